@@ -1,0 +1,1 @@
+//! Authentication: access tokens, refresh tokens, password hashing and the `AuthUser` extractor.

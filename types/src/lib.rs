@@ -1,0 +1,9 @@
+//! Wire types of the Lifeline API, shared by `lifeline-sdk` and `backend-mock` so that the
+//! client and the server cannot drift apart: one definition of each request and response.
+//!
+//! Timestamps are RFC 3339 strings in UTC and dates are `YYYY-MM-DD` strings: they cross
+//! the wire as text, and keeping them as text here keeps this crate free of a time library.
+
+pub mod error;
+
+pub use error::{ErrorBody, ErrorDetail};
