@@ -8,7 +8,11 @@ use sqlx::SqlitePool;
 /// Opens (creating if needed) and migrates the database at `path`; `:memory:` for tests.
 pub async fn connect(path: &str) -> Result<SqlitePool, sqlx::Error> {
     let memory = path == ":memory:";
-    let url = if memory { "sqlite::memory:".to_string() } else { format!("sqlite://{path}") };
+    let url = if memory {
+        "sqlite::memory:".to_string()
+    } else {
+        format!("sqlite://{path}")
+    };
     let opts = SqliteConnectOptions::from_str(&url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)

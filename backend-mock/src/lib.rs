@@ -4,11 +4,13 @@
 //!
 //! `app(state)` builds the whole router, so tests drive it with `oneshot` and no socket.
 
-pub mod error;
-pub mod state;
-pub mod db;
 pub mod auth;
+pub mod chaos;
+pub mod db;
+pub mod error;
 pub mod routes;
+pub mod seed_domain;
+pub mod state;
 
 use axum::Router;
 

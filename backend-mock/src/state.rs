@@ -37,4 +37,5 @@ impl Config {
 pub struct AppState {
     pub db: SqlitePool,
     pub config: Arc<Config>,
+    pub chaos: crate::chaos::Chaos,
 }

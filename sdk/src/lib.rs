@@ -3,6 +3,6 @@
 //! stale-if-error cache, an offline outbox of writes with idempotency keys, and sessions
 //! that survive outages.
 
+pub mod outbox;
 pub mod policy;
 pub mod storage;
-pub mod outbox;
