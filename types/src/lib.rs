@@ -5,5 +5,11 @@
 //! the wire as text, and keeping them as text here keeps this crate free of a time library.
 
 pub mod error;
+pub mod payments;
+pub mod pharmacies;
+pub mod prescriptions;
+pub mod records;
+pub mod registry;
+pub mod tracking;
 
 pub use error::{ErrorBody, ErrorDetail};
