@@ -1,0 +1,1169 @@
+//! A circuit breaker per API group, driven by the caller's clock.
+//!
+//! # States
+//!
+//! - **Closed**: calls flow. Outcomes are counted in a sliding window of buckets. The breaker
+//!   opens when, within the window, at least `min_throughput` calls were made and the share
+//!   of failures reaches `failure_ratio`, **or** when `consecutive_failures` calls in a row
+//!   failed (the second rule matters for a phone app, which may make only a handful of calls
+//!   a minute: a ratio over a window never fills up at that rate).
+//! - **Open { until }**: calls are rejected at once with [`Rejected::retry_in`], without
+//!   touching the network. Only failures per [`Outcome::is_breaker_failure`] count: network
+//!   errors, timeouts, 408, 429 and 5xx; a 401 or a 409 proves the service is up.
+//! - **HalfOpen**: after the break, exactly **one** probe call is let through; all others are
+//!   rejected until it resolves. Success closes the breaker; failure opens it again with a
+//!   longer break (`break_duration · break_growth^n`, capped at `max_break_duration`). A probe
+//!   that is neither recorded nor cancelled within `probe_timeout` counts as failed, so a
+//!   lost permit can never wedge the breaker half-open.
+//!
+//! A `Retry-After` on a failing answer (429, 503) lengthens the break to at least that long
+//! (capped at `max_break_duration`): the server said when to come back.
+//!
+//! # Jittered breaks
+//!
+//! Every break is drawn uniformly from `[(1 − break_jitter)·d, d]` where `d` is the grown
+//! break. Without jitter, thousands of app instances that saw the same outage would probe at
+//! the same instant and then all close together, a synchronized wave on a service that has
+//! just come back (see the herd simulation in the bench crate). Jitter only ever shortens a
+//! break, so `max_break_duration` stays a true maximum.
+//!
+//! # Defaults, tuned for a patient app
+//!
+//! Polly's standard pipeline (10% of at least 100 calls over 30 s) is made for servers that
+//! make thousands of calls a minute; one phone makes a few, so it would never open. Lifeline
+//! opens at **50% failures over 10 s with at least 5 calls, or 5 consecutive failures**,
+//! breaks for **5 s, doubling on each failed probe up to 60 s**, with 25% break jitter and a
+//! 10 s probe timeout (the attempt timeout). Opening is cheap for the user (they see cached
+//! data and a "service is having trouble" banner), while hammering a failing hospital
+//! backend from every ward's phones is not.
+//!
+//! # Events
+//!
+//! Every state change is queued as a [`BreakerTransition`] exactly once; the client drains
+//! them with [`CircuitBreaker::take_transitions`] and turns them into tracing events and its
+//! event stream.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Outcome, RandomSource, SplitMix64};
+
+/// Why a [`BreakerConfig`] is invalid.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BreakerConfigError {
+    /// `failure_ratio` must lie in `(0, 1]`.
+    #[error("failure_ratio must be greater than 0 and at most 1, got {0}")]
+    FailureRatio(f64),
+    /// The window must be at least one millisecond per bucket.
+    #[error("window must be at least 1 ms per bucket")]
+    Window,
+    /// Buckets must number 1 to 100.
+    #[error("buckets must be between 1 and 100, got {0}")]
+    Buckets(u32),
+    /// `min_throughput` must be at least 1.
+    #[error("min_throughput must be at least 1")]
+    MinThroughput,
+    /// `break_duration` must be positive and at most `max_break_duration`.
+    #[error("break_duration must be greater than zero and at most max_break_duration")]
+    BreakDuration,
+    /// `break_growth` must be at least 1.
+    #[error("break_growth must be at least 1, got {0}")]
+    BreakGrowth(f64),
+    /// `break_jitter` must lie in `[0, 1)`.
+    #[error("break_jitter must be at least 0 and below 1, got {0}")]
+    BreakJitter(f64),
+    /// `probe_timeout` must be positive.
+    #[error("probe_timeout must be greater than zero")]
+    ProbeTimeout,
+}
+
+/// The settings of a [`CircuitBreaker`]. Always valid: built by [`BreakerConfig::default`],
+/// [`BreakerConfigBuilder::build`] or deserialization (which validates too).
+///
+/// Serialized with durations in milliseconds:
+/// `{"failure_ratio":0.5,"window_ms":10000,"buckets":10,"min_throughput":5,
+/// "consecutive_failures":5,"break_duration_ms":5000,"max_break_duration_ms":60000,
+/// "break_growth":2.0,"break_jitter":0.25,"probe_timeout_ms":10000}`; missing fields take
+/// these defaults. `consecutive_failures: 0` turns the consecutive rule off.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use lifeline_sdk::policy::BreakerConfig;
+///
+/// let config = BreakerConfig::builder()
+///     .failure_ratio(0.25)
+///     .break_duration(Duration::from_secs(2))
+///     .build()?;
+/// assert_eq!(config.failure_ratio(), 0.25);
+/// assert_eq!(config.max_break_duration(), Duration::from_secs(60));
+/// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(try_from = "RawBreakerConfig", into = "RawBreakerConfig")]
+pub struct BreakerConfig {
+    raw: RawBreakerConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+struct RawBreakerConfig {
+    failure_ratio: f64,
+    #[serde(rename = "window_ms", with = "super::millis")]
+    window: Duration,
+    buckets: u32,
+    min_throughput: u32,
+    consecutive_failures: u32,
+    #[serde(rename = "break_duration_ms", with = "super::millis")]
+    break_duration: Duration,
+    #[serde(rename = "max_break_duration_ms", with = "super::millis")]
+    max_break_duration: Duration,
+    break_growth: f64,
+    break_jitter: f64,
+    #[serde(rename = "probe_timeout_ms", with = "super::millis")]
+    probe_timeout: Duration,
+}
+
+impl Default for RawBreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_ratio: 0.5,
+            window: Duration::from_secs(10),
+            buckets: 10,
+            min_throughput: 5,
+            consecutive_failures: 5,
+            break_duration: Duration::from_secs(5),
+            max_break_duration: Duration::from_secs(60),
+            break_growth: 2.0,
+            break_jitter: 0.25,
+            probe_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RawBreakerConfig {
+    fn validate(self) -> Result<BreakerConfig, BreakerConfigError> {
+        if !(self.failure_ratio > 0.0 && self.failure_ratio <= 1.0) {
+            return Err(BreakerConfigError::FailureRatio(self.failure_ratio));
+        }
+        if !(1..=100).contains(&self.buckets) {
+            return Err(BreakerConfigError::Buckets(self.buckets));
+        }
+        if self.window < Duration::from_millis(u64::from(self.buckets)) {
+            return Err(BreakerConfigError::Window);
+        }
+        if self.min_throughput == 0 {
+            return Err(BreakerConfigError::MinThroughput);
+        }
+        if self.break_duration.is_zero() || self.break_duration > self.max_break_duration {
+            return Err(BreakerConfigError::BreakDuration);
+        }
+        if !(self.break_growth >= 1.0 && self.break_growth.is_finite()) {
+            return Err(BreakerConfigError::BreakGrowth(self.break_growth));
+        }
+        if !(self.break_jitter >= 0.0 && self.break_jitter < 1.0) {
+            return Err(BreakerConfigError::BreakJitter(self.break_jitter));
+        }
+        if self.probe_timeout.is_zero() {
+            return Err(BreakerConfigError::ProbeTimeout);
+        }
+        Ok(BreakerConfig { raw: self })
+    }
+}
+
+impl TryFrom<RawBreakerConfig> for BreakerConfig {
+    type Error = BreakerConfigError;
+    fn try_from(raw: RawBreakerConfig) -> Result<Self, Self::Error> {
+        raw.validate()
+    }
+}
+
+impl From<BreakerConfig> for RawBreakerConfig {
+    fn from(c: BreakerConfig) -> Self {
+        c.raw
+    }
+}
+
+impl BreakerConfig {
+    /// A builder starting from the defaults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::builder().build()?, BreakerConfig::default());
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn builder() -> BreakerConfigBuilder {
+        BreakerConfigBuilder {
+            raw: RawBreakerConfig::default(),
+        }
+    }
+
+    /// Share of failures in the window that opens the breaker. Default is 0.5.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().failure_ratio(), 0.5);
+    /// ```
+    pub fn failure_ratio(&self) -> f64 {
+        self.raw.failure_ratio
+    }
+
+    /// Length of the sliding window. Default is 10 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().window(), Duration::from_secs(10));
+    /// ```
+    pub fn window(&self) -> Duration {
+        self.raw.window
+    }
+
+    /// Buckets the window is divided into. Default is 10.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().buckets(), 10);
+    /// ```
+    pub fn buckets(&self) -> u32 {
+        self.raw.buckets
+    }
+
+    /// Calls needed in the window before the ratio rule applies. Default is 5.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().min_throughput(), 5);
+    /// ```
+    pub fn min_throughput(&self) -> u32 {
+        self.raw.min_throughput
+    }
+
+    /// Failures in a row that open the breaker (0 = rule off). Default is 5.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().consecutive_failures(), 5);
+    /// ```
+    pub fn consecutive_failures(&self) -> u32 {
+        self.raw.consecutive_failures
+    }
+
+    /// The first break. Default is 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().break_duration(), Duration::from_secs(5));
+    /// ```
+    pub fn break_duration(&self) -> Duration {
+        self.raw.break_duration
+    }
+
+    /// The longest break. Default is 60 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().max_break_duration(), Duration::from_secs(60));
+    /// ```
+    pub fn max_break_duration(&self) -> Duration {
+        self.raw.max_break_duration
+    }
+
+    /// Factor the break grows by after each failed probe. Default is 2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().break_growth(), 2.0);
+    /// ```
+    pub fn break_growth(&self) -> f64 {
+        self.raw.break_growth
+    }
+
+    /// Largest share a break is shortened by at random. Default is 0.25.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().break_jitter(), 0.25);
+    /// ```
+    pub fn break_jitter(&self) -> f64 {
+        self.raw.break_jitter
+    }
+
+    /// How long a half-open probe may stay unresolved before it counts as failed.
+    /// Default is 10 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().probe_timeout(), Duration::from_secs(10));
+    /// ```
+    pub fn probe_timeout(&self) -> Duration {
+        self.raw.probe_timeout
+    }
+
+    /// The break before jitter after `opens` earlier opens without a successful probe:
+    /// `min(max_break_duration, break_duration · break_growth^opens)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::default();
+    /// assert_eq!(c.grown_break(0), Duration::from_secs(5));
+    /// assert_eq!(c.grown_break(2), Duration::from_secs(20));
+    /// assert_eq!(c.grown_break(10), Duration::from_secs(60));
+    /// ```
+    pub fn grown_break(&self, opens: u32) -> Duration {
+        let factor = self.raw.break_growth.powi(opens.min(64) as i32);
+        let max = self.raw.max_break_duration;
+        let secs = self.raw.break_duration.as_secs_f64() * factor;
+        if secs.is_finite() && secs < max.as_secs_f64() {
+            Duration::from_secs_f64(secs)
+        } else {
+            max
+        }
+    }
+}
+
+/// Builds a [`BreakerConfig`]; every setter documents its default.
+///
+/// # Examples
+///
+/// ```
+/// use lifeline_sdk::policy::BreakerConfig;
+///
+/// assert!(BreakerConfig::builder().failure_ratio(1.5).build().is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct BreakerConfigBuilder {
+    raw: RawBreakerConfig,
+}
+
+impl BreakerConfigBuilder {
+    /// Share of failures that opens the breaker, in `(0, 1]`. Default is 0.5.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().failure_ratio(0.1).build()?;
+    /// assert_eq!(c.failure_ratio(), 0.1);
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn failure_ratio(mut self, ratio: f64) -> Self {
+        self.raw.failure_ratio = ratio;
+        self
+    }
+
+    /// Sliding window length and its bucket count. Default is 10 s in 10 buckets.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().window(Duration::from_secs(30), 15).build()?;
+    /// assert_eq!(c.buckets(), 15);
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn window(mut self, window: Duration, buckets: u32) -> Self {
+        self.raw.window = window;
+        self.raw.buckets = buckets;
+        self
+    }
+
+    /// Calls needed in the window before the ratio applies. Default is 5.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().min_throughput(20).build()?;
+    /// assert_eq!(c.min_throughput(), 20);
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn min_throughput(mut self, calls: u32) -> Self {
+        self.raw.min_throughput = calls;
+        self
+    }
+
+    /// Failures in a row that open the breaker; 0 turns the rule off. Default is 5.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().consecutive_failures(0).build()?;
+    /// assert_eq!(c.consecutive_failures(), 0);
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn consecutive_failures(mut self, failures: u32) -> Self {
+        self.raw.consecutive_failures = failures;
+        self
+    }
+
+    /// The first break. Default is 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().break_duration(Duration::from_secs(1)).build()?;
+    /// assert_eq!(c.break_duration(), Duration::from_secs(1));
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn break_duration(mut self, d: Duration) -> Self {
+        self.raw.break_duration = d;
+        self
+    }
+
+    /// The longest break. Default is 60 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().max_break_duration(Duration::from_secs(120)).build()?;
+    /// assert_eq!(c.max_break_duration(), Duration::from_secs(120));
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn max_break_duration(mut self, d: Duration) -> Self {
+        self.raw.max_break_duration = d;
+        self
+    }
+
+    /// Growth factor of the break after each failed probe, at least 1. Default is 2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().break_growth(1.0).build()?;
+    /// assert_eq!(c.break_growth(), 1.0);
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn break_growth(mut self, factor: f64) -> Self {
+        self.raw.break_growth = factor;
+        self
+    }
+
+    /// Largest share a break is shortened by at random, in `[0, 1)`. Default is 0.25.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().break_jitter(0.0).build()?;
+    /// assert_eq!(c.break_jitter(), 0.0);
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn break_jitter(mut self, share: f64) -> Self {
+        self.raw.break_jitter = share;
+        self
+    }
+
+    /// How long a probe may stay unresolved before it counts as failed. Default is 10 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().probe_timeout(Duration::from_secs(3)).build()?;
+    /// assert_eq!(c.probe_timeout(), Duration::from_secs(3));
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn probe_timeout(mut self, d: Duration) -> Self {
+        self.raw.probe_timeout = d;
+        self
+    }
+
+    /// Validates and returns the configuration.
+    ///
+    /// # Errors
+    ///
+    /// The first invalid setting, as a [`BreakerConfigError`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::{BreakerConfig, BreakerConfigError};
+    ///
+    /// let err = BreakerConfig::builder().break_duration(Duration::ZERO).build().unwrap_err();
+    /// assert_eq!(err, BreakerConfigError::BreakDuration);
+    /// ```
+    pub fn build(self) -> Result<BreakerConfig, BreakerConfigError> {
+        self.raw.validate()
+    }
+}
+
+/// The state of a breaker, as shown to the client and the user.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use lifeline_sdk::policy::BreakerState;
+///
+/// let s = BreakerState::Open { until: Duration::from_secs(65) };
+/// assert!(!s.is_closed());
+/// assert_eq!(
+///     serde_json::to_string(&s).unwrap(),
+///     r#"{"state":"open","until_ms":65000}"#,
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Calls flow.
+    Closed,
+    /// Calls are rejected until `until` (on the caller's monotonic clock).
+    Open {
+        /// When the break ends.
+        #[serde(rename = "until_ms", with = "super::millis")]
+        until: Duration,
+    },
+    /// One probe is (or may be) in flight; other calls are rejected.
+    HalfOpen,
+}
+
+impl BreakerState {
+    /// Whether calls flow freely.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerState;
+    ///
+    /// assert!(BreakerState::Closed.is_closed());
+    /// assert!(!BreakerState::HalfOpen.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
+}
+
+/// Why a breaker changed state.
+///
+/// # Examples
+///
+/// ```
+/// use lifeline_sdk::policy::TransitionReason;
+///
+/// let r = TransitionReason::ConsecutiveFailures { failures: 5 };
+/// assert_eq!(r.to_string(), "5 failures in a row");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum TransitionReason {
+    /// The failure share over the window reached the threshold.
+    #[error("{failures} of {calls} calls failed")]
+    FailureRatio {
+        /// Failures in the window.
+        failures: u32,
+        /// Calls in the window.
+        calls: u32,
+    },
+    /// Too many failures in a row.
+    #[error("{failures} failures in a row")]
+    ConsecutiveFailures {
+        /// The run length.
+        failures: u32,
+    },
+    /// The break ended; a probe may go.
+    #[error("break elapsed")]
+    BreakElapsed,
+    /// The probe succeeded.
+    #[error("probe succeeded")]
+    ProbeSucceeded,
+    /// The probe failed.
+    #[error("probe failed")]
+    ProbeFailed,
+    /// The probe was neither recorded nor cancelled within the probe timeout.
+    #[error("probe timed out")]
+    ProbeLost,
+    /// The caller reset the breaker (for example when the device came back online).
+    #[error("reset")]
+    Reset,
+}
+
+/// One state change, queued exactly once.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use lifeline_sdk::policy::{BreakerConfig, CircuitBreaker, Outcome};
+///
+/// let mut breaker = CircuitBreaker::with_seed(BreakerConfig::default(), 1);
+/// let now = Duration::from_secs(1);
+/// for _ in 0..5 {
+///     let permit = breaker.try_acquire(now).unwrap();
+///     breaker.record(now, permit, &Outcome::Network);
+/// }
+/// let transitions = breaker.take_transitions();
+/// assert_eq!(transitions.len(), 1);
+/// assert!(matches!(transitions[0].to, lifeline_sdk::policy::BreakerState::Open { .. }));
+/// assert!(breaker.take_transitions().is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerTransition {
+    /// When it happened, on the caller's clock.
+    #[serde(rename = "at_ms", with = "super::millis")]
+    pub at: Duration,
+    /// The state before.
+    pub from: BreakerState,
+    /// The state after.
+    pub to: BreakerState,
+    /// Why.
+    pub reason: TransitionReason,
+}
+
+/// Permission to send one call; give it back through [`CircuitBreaker::record`] (or
+/// [`CircuitBreaker::cancel`] if the call was abandoned before an outcome).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use lifeline_sdk::policy::{CircuitBreaker, Outcome};
+///
+/// let mut breaker = CircuitBreaker::default();
+/// let permit = breaker.try_acquire(Duration::ZERO).unwrap();
+/// assert!(!permit.is_probe());
+/// breaker.record(Duration::from_millis(30), permit, &Outcome::Success);
+/// ```
+#[derive(Debug)]
+#[must_use = "a permit must be given back with record() or cancel()"]
+pub struct Permit {
+    epoch: u64,
+    probe: bool,
+}
+
+impl Permit {
+    /// Whether this is the half-open probe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::CircuitBreaker;
+    ///
+    /// let mut b = CircuitBreaker::default();
+    /// let p = b.try_acquire(Duration::ZERO).unwrap();
+    /// assert!(!p.is_probe());
+    /// b.cancel(Duration::ZERO, p);
+    /// ```
+    pub fn is_probe(&self) -> bool {
+        self.probe
+    }
+}
+
+/// The breaker refused a call; it was not sent.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use lifeline_sdk::policy::Rejected;
+///
+/// let r = Rejected { retry_in: Duration::from_millis(1500) };
+/// assert_eq!(r.to_string(), "circuit open: retry in 1500 ms");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("circuit open: retry in {} ms", retry_in.as_millis())]
+pub struct Rejected {
+    /// How long until the breaker may let a call through: the rest of the break, or (while a
+    /// probe is in flight) the longest the probe can take. The probe may resolve sooner.
+    #[serde(rename = "retry_in_ms", with = "super::millis")]
+    pub retry_in: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Inner {
+    Closed,
+    Open { until: Duration },
+    HalfOpen { probe_started: Option<Duration> },
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Bucket {
+    index: u64,
+    calls: u32,
+    failures: u32,
+}
+
+/// A circuit breaker for one API group. See the [module docs](self) for the rules.
+///
+/// It holds no timers: every method takes `now`, the time since an arbitrary monotonic origin
+/// the caller keeps (the SDK's clock, or a [`FakeClock`](super::testing::FakeClock) in
+/// tests). Break jitter comes from its own seeded [`SplitMix64`].
+///
+/// Default is [`BreakerConfig::default`] seeded from the system's random source.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use lifeline_sdk::policy::{BreakerConfig, BreakerState, CircuitBreaker, Outcome};
+///
+/// let mut breaker = CircuitBreaker::with_seed(BreakerConfig::default(), 7);
+/// let t0 = Duration::from_secs(100);
+/// for _ in 0..5 {
+///     let permit = breaker.try_acquire(t0).unwrap();
+///     breaker.record(t0, permit, &Outcome::status(503));
+/// }
+/// let BreakerState::Open { until } = breaker.state(t0) else { panic!("should be open") };
+/// let rejected = breaker.try_acquire(t0).unwrap_err();
+/// assert_eq!(rejected.retry_in, until - t0);
+///
+/// // After the break, one probe goes; its success closes the breaker.
+/// let probe = breaker.try_acquire(until).unwrap();
+/// assert!(probe.is_probe());
+/// assert!(breaker.try_acquire(until).is_err());
+/// breaker.record(until, probe, &Outcome::Success);
+/// assert_eq!(breaker.state(until), BreakerState::Closed);
+/// ```
+#[derive(Debug, Clone)]
+pub struct CircuitBreaker {
+    config: BreakerConfig,
+    inner: Inner,
+    /// Bumped on every transition so permits from an earlier state are ignored.
+    epoch: u64,
+    /// Opens since the breaker last closed: the exponent of the break growth.
+    opens: u32,
+    consecutive_failures: u32,
+    buckets: Vec<Bucket>,
+    bucket_nanos: u64,
+    /// The latest end of a `Retry-After` seen on a failure while closed.
+    retry_after_until: Option<Duration>,
+    rng: SplitMix64,
+    transitions: Vec<BreakerTransition>,
+}
+
+impl Default for CircuitBreaker {
+    fn default() -> Self {
+        Self::new(BreakerConfig::default())
+    }
+}
+
+impl CircuitBreaker {
+    /// A closed breaker whose break jitter is seeded from the system's random source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::{BreakerConfig, BreakerState, CircuitBreaker};
+    ///
+    /// let b = CircuitBreaker::new(BreakerConfig::default());
+    /// assert_eq!(b.state(Duration::ZERO), BreakerState::Closed);
+    /// ```
+    pub fn new(config: BreakerConfig) -> Self {
+        Self::with_rng(config, SplitMix64::from_entropy())
+    }
+
+    /// A closed breaker with repeatable break jitter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::{BreakerConfig, CircuitBreaker};
+    ///
+    /// let b = CircuitBreaker::with_seed(BreakerConfig::default(), 42);
+    /// assert_eq!(b.config(), &BreakerConfig::default());
+    /// ```
+    pub fn with_seed(config: BreakerConfig, seed: u64) -> Self {
+        Self::with_rng(config, SplitMix64::new(seed))
+    }
+
+    fn with_rng(config: BreakerConfig, rng: SplitMix64) -> Self {
+        let buckets = config.buckets();
+        let bucket_nanos = (config.window().as_nanos() / u128::from(buckets)).max(1);
+        Self {
+            config,
+            inner: Inner::Closed,
+            epoch: 0,
+            opens: 0,
+            consecutive_failures: 0,
+            buckets: vec![Bucket::default(); buckets as usize],
+            bucket_nanos: u64::try_from(bucket_nanos).unwrap_or(u64::MAX),
+            retry_after_until: None,
+            rng,
+            transitions: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::{BreakerConfig, CircuitBreaker};
+    ///
+    /// assert_eq!(CircuitBreaker::default().config().min_throughput(), 5);
+    /// ```
+    pub fn config(&self) -> &BreakerConfig {
+        &self.config
+    }
+
+    /// The state at `now`, without changing anything: an open breaker whose break has
+    /// elapsed reads as [`BreakerState::HalfOpen`]. The matching transition is queued at the
+    /// next [`try_acquire`](Self::try_acquire), [`record`](Self::record) or
+    /// [`advance`](Self::advance).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::{BreakerState, CircuitBreaker};
+    ///
+    /// assert_eq!(CircuitBreaker::default().state(Duration::ZERO), BreakerState::Closed);
+    /// ```
+    pub fn state(&self, now: Duration) -> BreakerState {
+        match self.inner {
+            Inner::Closed => BreakerState::Closed,
+            Inner::Open { until } if now < until => BreakerState::Open { until },
+            Inner::Open { .. } | Inner::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+
+    /// Applies the transitions that time alone causes (a break ending, a probe timing out).
+    /// Every other method calls it first; call it directly to refresh a status display.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::{BreakerConfig, BreakerState, CircuitBreaker, Outcome};
+    ///
+    /// let mut b = CircuitBreaker::with_seed(BreakerConfig::default(), 3);
+    /// for _ in 0..5 {
+    ///     let p = b.try_acquire(Duration::ZERO).unwrap();
+    ///     b.record(Duration::ZERO, p, &Outcome::Timeout);
+    /// }
+    /// b.advance(Duration::from_secs(60));
+    /// let last = b.take_transitions().pop().unwrap();
+    /// assert_eq!(last.to, BreakerState::HalfOpen);
+    /// ```
+    pub fn advance(&mut self, now: Duration) {
+        match self.inner {
+            Inner::Open { until } if now >= until => {
+                self.transition(
+                    until,
+                    Inner::HalfOpen {
+                        probe_started: None,
+                    },
+                    TransitionReason::BreakElapsed,
+                );
+            }
+            Inner::HalfOpen {
+                probe_started: Some(started),
+            } => {
+                let deadline = started.saturating_add(self.config.probe_timeout());
+                if now >= deadline {
+                    self.open(deadline, TransitionReason::ProbeLost, None);
+                    // The new break may itself be over already.
+                    self.advance(now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Asks to send one call at `now`.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] while open, or while half-open with the probe already in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::CircuitBreaker;
+    ///
+    /// let mut b = CircuitBreaker::default();
+    /// let permit = b.try_acquire(Duration::ZERO)?;
+    /// b.cancel(Duration::ZERO, permit);
+    /// # Ok::<(), lifeline_sdk::policy::Rejected>(())
+    /// ```
+    pub fn try_acquire(&mut self, now: Duration) -> Result<Permit, Rejected> {
+        self.advance(now);
+        match self.inner {
+            Inner::Closed => Ok(Permit {
+                epoch: self.epoch,
+                probe: false,
+            }),
+            Inner::Open { until } => Err(Rejected {
+                retry_in: until.saturating_sub(now),
+            }),
+            Inner::HalfOpen {
+                probe_started: None,
+            } => {
+                self.inner = Inner::HalfOpen {
+                    probe_started: Some(now),
+                };
+                Ok(Permit {
+                    epoch: self.epoch,
+                    probe: true,
+                })
+            }
+            Inner::HalfOpen {
+                probe_started: Some(started),
+            } => Err(Rejected {
+                retry_in: started
+                    .saturating_add(self.config.probe_timeout())
+                    .saturating_sub(now),
+            }),
+        }
+    }
+
+    /// Reports the outcome of the call `permit` allowed.
+    ///
+    /// Permits from before the latest state change are ignored (a slow call that started
+    /// while closed says nothing about the service after a probe closed the breaker again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::{CircuitBreaker, Outcome};
+    ///
+    /// let mut b = CircuitBreaker::default();
+    /// let p = b.try_acquire(Duration::ZERO).unwrap();
+    /// b.record(Duration::from_millis(80), p, &Outcome::status(404));
+    /// assert!(b.take_transitions().is_empty());
+    /// ```
+    pub fn record(&mut self, now: Duration, permit: Permit, outcome: &Outcome) {
+        self.advance(now);
+        if permit.epoch != self.epoch {
+            return;
+        }
+        let failure = outcome.is_breaker_failure();
+        match self.inner {
+            Inner::Closed => {
+                if !failure {
+                    self.consecutive_failures = 0;
+                    self.count(now, false);
+                    return;
+                }
+                self.consecutive_failures += 1;
+                if let Some(ra) = outcome.retry_after() {
+                    let until = now.saturating_add(ra.min(self.config.max_break_duration()));
+                    self.retry_after_until = self.retry_after_until.max(Some(until));
+                }
+                let (calls, failures) = self.count(now, true);
+                let threshold = self.config.consecutive_failures();
+                if threshold > 0 && self.consecutive_failures >= threshold {
+                    let failures = self.consecutive_failures;
+                    self.open(
+                        now,
+                        TransitionReason::ConsecutiveFailures { failures },
+                        outcome.retry_after(),
+                    );
+                } else if calls >= self.config.min_throughput()
+                    && f64::from(failures) >= self.config.failure_ratio() * f64::from(calls)
+                {
+                    self.open(
+                        now,
+                        TransitionReason::FailureRatio { failures, calls },
+                        outcome.retry_after(),
+                    );
+                }
+            }
+            Inner::HalfOpen {
+                probe_started: Some(_),
+            } if permit.probe => {
+                if failure {
+                    self.open(now, TransitionReason::ProbeFailed, outcome.retry_after());
+                } else {
+                    self.close(now, TransitionReason::ProbeSucceeded);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Gives back a permit whose call was abandoned before any outcome (the caller gave up,
+    /// the page closed). A cancelled probe lets the next call probe instead; a cancelled
+    /// normal call is simply not counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::CircuitBreaker;
+    ///
+    /// let mut b = CircuitBreaker::default();
+    /// let p = b.try_acquire(Duration::ZERO).unwrap();
+    /// b.cancel(Duration::ZERO, p);
+    /// ```
+    pub fn cancel(&mut self, now: Duration, permit: Permit) {
+        self.advance(now);
+        if permit.probe && permit.epoch == self.epoch {
+            if let Inner::HalfOpen { .. } = self.inner {
+                self.inner = Inner::HalfOpen {
+                    probe_started: None,
+                };
+            }
+        }
+    }
+
+    /// Closes the breaker at once and forgets past failures, e.g. when the device reports
+    /// it is back online after the breaker opened only because the device was offline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::{BreakerState, CircuitBreaker, Outcome};
+    ///
+    /// let mut b = CircuitBreaker::default();
+    /// for _ in 0..5 {
+    ///     let p = b.try_acquire(Duration::ZERO).unwrap();
+    ///     b.record(Duration::ZERO, p, &Outcome::Network);
+    /// }
+    /// b.reset(Duration::ZERO);
+    /// assert_eq!(b.state(Duration::ZERO), BreakerState::Closed);
+    /// ```
+    pub fn reset(&mut self, now: Duration) {
+        if !matches!(self.inner, Inner::Closed) {
+            self.close(now, TransitionReason::Reset);
+        }
+    }
+
+    /// Takes the queued state changes, oldest first. Each is returned exactly once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::CircuitBreaker;
+    ///
+    /// assert!(CircuitBreaker::default().take_transitions().is_empty());
+    /// ```
+    pub fn take_transitions(&mut self) -> Vec<BreakerTransition> {
+        std::mem::take(&mut self.transitions)
+    }
+
+    /// Counts one call in the window at `now`; returns (calls, failures) in the window.
+    fn count(&mut self, now: Duration, failure: bool) -> (u32, u32) {
+        let index =
+            u64::try_from(now.as_nanos() / u128::from(self.bucket_nanos)).unwrap_or(u64::MAX);
+        let n = self.buckets.len() as u64;
+        let bucket = &mut self.buckets[(index % n) as usize];
+        if bucket.index != index {
+            *bucket = Bucket {
+                index,
+                calls: 0,
+                failures: 0,
+            };
+        }
+        bucket.calls += 1;
+        bucket.failures += u32::from(failure);
+        self.buckets
+            .iter()
+            .filter(|b| b.index <= index && index - b.index < n)
+            .fold((0, 0), |(c, f), b| (c + b.calls, f + b.failures))
+    }
+
+    fn clear_window(&mut self) {
+        self.buckets.fill(Bucket::default());
+        self.consecutive_failures = 0;
+    }
+
+    fn open(&mut self, now: Duration, reason: TransitionReason, retry_after: Option<Duration>) {
+        let grown = self.config.grown_break(self.opens);
+        self.opens = self.opens.saturating_add(1);
+        let shorten = self.config.break_jitter() * self.rng.next_f64();
+        let mut until = now.saturating_add(grown.mul_f64(1.0 - shorten));
+        if let Some(ra) = retry_after {
+            let ra_until = now.saturating_add(ra.min(self.config.max_break_duration()));
+            until = until.max(ra_until);
+        }
+        if let Some(ra_until) = self.retry_after_until.take() {
+            until = until.max(ra_until);
+        }
+        self.clear_window();
+        self.transition(now, Inner::Open { until }, reason);
+    }
+
+    fn close(&mut self, now: Duration, reason: TransitionReason) {
+        self.opens = 0;
+        self.retry_after_until = None;
+        self.clear_window();
+        self.transition(now, Inner::Closed, reason);
+    }
+
+    fn transition(&mut self, at: Duration, to: Inner, reason: TransitionReason) {
+        let from = self.public_state();
+        self.inner = to;
+        self.epoch += 1;
+        let to = self.public_state();
+        self.transitions.push(BreakerTransition {
+            at,
+            from,
+            to,
+            reason,
+        });
+    }
+
+    fn public_state(&self) -> BreakerState {
+        match self.inner {
+            Inner::Closed => BreakerState::Closed,
+            Inner::Open { until } => BreakerState::Open { until },
+            Inner::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+}
