@@ -30,3 +30,33 @@ pub async fn connect(path: &str) -> Result<SqlitePool, sqlx::Error> {
     sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
 }
+
+/// Parses a UUID read from a TEXT column; a malformed one (never written by this server)
+/// reads as the nil UUID rather than failing a whole list.
+pub fn uuid(text: &str) -> uuid::Uuid {
+    uuid::Uuid::parse_str(text).unwrap_or_default()
+}
+
+/// Now in UTC, to the second: stored timestamps have one format, so they sort as text.
+pub fn now() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+/// RFC 3339 UTC text of a time, as stored and sent (`2026-01-31T09:30:00Z`).
+pub fn ts(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let at = at.replace_nanosecond(0).unwrap_or(at);
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Parses RFC 3339 text.
+pub fn parse_ts(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// Whether an error is the database refusing a duplicate of a unique key.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

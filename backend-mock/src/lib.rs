@@ -8,7 +8,10 @@ pub mod auth;
 pub mod chaos;
 pub mod db;
 pub mod error;
+pub mod idempotency;
+pub mod openapi;
 pub mod routes;
+pub mod seed;
 pub mod seed_domain;
 pub mod state;
 
@@ -20,4 +23,27 @@ pub use state::{AppState, Config};
 /// The whole HTTP application: API routes, dev-only routes when `config.dev`, layers.
 pub fn app(state: AppState) -> Router {
     routes::router(state)
+}
+
+/// A ready state for tests: in-memory SQLite, migrated, seeded with demo data, dev mode on.
+///
+/// # Panics
+/// When the in-memory database cannot be set up, which is a broken build, not a test outcome.
+pub async fn test_state() -> AppState {
+    test_state_with(Config::for_tests()).await
+}
+
+/// Like [`test_state`] with another configuration.
+///
+/// # Panics
+/// When the in-memory database cannot be set up.
+pub async fn test_state_with(config: Config) -> AppState {
+    let db = db::connect(":memory:")
+        .await
+        .expect("in-memory database opens and migrates");
+    let state = AppState::new(db, config)
+        .await
+        .expect("reference data loads");
+    seed::seed(&state).await.expect("demo data seeds");
+    state
 }

@@ -15,14 +15,20 @@ pub mod records;
 pub mod registry;
 pub mod tracking;
 
+use axum::extract::Request;
+use axum::response::IntoResponse;
 use axum::Router;
+use tower::ServiceExt;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::AppState;
+use crate::{AppError, AppState};
 
 /// All API routes with their OpenAPI description.
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .merge(auth::routes())
         .merge(profile::routes())
         .merge(hospitals::routes())
@@ -37,14 +43,49 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(ops::routes())
 }
 
+/// The API plus dev-only routes, the static web app when configured, and the cross-cutting
+/// layers, outer to inner: request id (accept, generate, echo), error envelope and request log,
+/// chaos (dev mode only).
 pub fn router(state: AppState) -> Router {
     let (router, _openapi) = api().split_for_parts();
-    let router = router.with_state(state.clone());
+    let mut router = router.with_state(state.clone());
     if state.config.dev {
-        router
+        router = router
             .merge(crate::chaos::routes(state.clone()))
-            .layer(crate::chaos::ChaosLayer::new(state.chaos.clone()))
-    } else {
-        router
+            .layer(crate::chaos::ChaosLayer::new(state.chaos.clone()));
     }
+    router = match &state.config.static_dir {
+        Some(dir) => {
+            let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+            router.fallback(move |req: Request| async move {
+                if is_api_path(req.uri().path()) {
+                    AppError::not_found("route").into_response()
+                } else {
+                    match spa.oneshot(req).await {
+                        Ok(res) => res.into_response(),
+                        Err(never) => match never {},
+                    }
+                }
+            })
+        }
+        None => router.fallback(|| async { AppError::not_found("route") }),
+    };
+    router
+        .layer(axum::middleware::from_fn(crate::error::error_envelope))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Paths that belong to the server, never to the web app's client-side routes.
+fn is_api_path(path: &str) -> bool {
+    [
+        "/api",
+        "/__",
+        "/provider",
+        "/openapi.json",
+        "/health",
+        "/ready",
+    ]
+    .iter()
+    .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")))
 }
