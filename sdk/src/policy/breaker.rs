@@ -1167,3 +1167,373 @@ impl CircuitBreaker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testing::FakeClock;
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn no_jitter() -> BreakerConfig {
+        BreakerConfig::builder().break_jitter(0.0).build().unwrap()
+    }
+
+    /// Acquires and records `outcome` at the clock's time; panics if rejected.
+    fn call(b: &mut CircuitBreaker, clock: &FakeClock, outcome: Outcome) {
+        let permit = b
+            .try_acquire(clock.now())
+            .expect("breaker should admit the call");
+        b.record(clock.now(), permit, &outcome);
+    }
+
+    fn open_until(b: &CircuitBreaker, now: Duration) -> Duration {
+        match b.state(now) {
+            BreakerState::Open { until } => until,
+            other => panic!("expected open, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn opens_by_ratio_once_min_throughput_is_reached() {
+        let config = BreakerConfig::builder()
+            .break_jitter(0.0)
+            .consecutive_failures(0)
+            .min_throughput(6)
+            .build()
+            .unwrap();
+        let mut b = CircuitBreaker::with_seed(config, 1);
+        let clock = FakeClock::starting_at(secs(50));
+        // 3 failures of 5 calls: 60% but below the minimum throughput.
+        for outcome in [
+            Outcome::Network,
+            Outcome::Success,
+            Outcome::Network,
+            Outcome::Success,
+            Outcome::Network,
+        ] {
+            call(&mut b, &clock, outcome);
+            clock.advance(Duration::from_millis(500));
+        }
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        // The sixth call reaches the minimum with 50% failures: open.
+        call(&mut b, &clock, Outcome::Success);
+        assert_eq!(
+            b.state(clock.now()),
+            BreakerState::Closed,
+            "3 of 6 at 50% opens only on a failure"
+        );
+        call(&mut b, &clock, Outcome::Timeout);
+        let t = b.take_transitions();
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            t[0].reason,
+            TransitionReason::FailureRatio {
+                failures: 4,
+                calls: 7
+            }
+        );
+        assert_eq!(open_until(&b, clock.now()), clock.now() + secs(5));
+    }
+
+    #[test]
+    fn failures_slide_out_of_the_window() {
+        let config = BreakerConfig::builder()
+            .break_jitter(0.0)
+            .consecutive_failures(0)
+            .build()
+            .unwrap();
+        let mut b = CircuitBreaker::with_seed(config, 1);
+        let clock = FakeClock::new();
+        for _ in 0..4 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        // 11 s later the four failures are outside the 10 s window: the fifth call makes
+        // 1 of 1, below the minimum throughput.
+        clock.advance(secs(11));
+        call(&mut b, &clock, Outcome::Network);
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        for _ in 0..3 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        call(&mut b, &clock, Outcome::Network);
+        assert!(matches!(b.state(clock.now()), BreakerState::Open { .. }));
+    }
+
+    #[test]
+    fn opens_on_consecutive_failures_at_low_traffic() {
+        let config = BreakerConfig::builder()
+            .break_jitter(0.0)
+            .min_throughput(100)
+            .build()
+            .unwrap();
+        let mut b = CircuitBreaker::with_seed(config, 1);
+        let clock = FakeClock::new();
+        for _ in 0..4 {
+            call(&mut b, &clock, Outcome::status(502));
+            clock.advance(secs(30));
+        }
+        // A success breaks the run.
+        call(&mut b, &clock, Outcome::Success);
+        for _ in 0..4 {
+            call(&mut b, &clock, Outcome::Timeout);
+            clock.advance(secs(30));
+        }
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        call(&mut b, &clock, Outcome::Timeout);
+        let t = b.take_transitions();
+        assert_eq!(
+            t[0].reason,
+            TransitionReason::ConsecutiveFailures { failures: 5 }
+        );
+    }
+
+    #[test]
+    fn client_errors_never_count_and_break_the_run() {
+        let mut b = CircuitBreaker::with_seed(no_jitter(), 1);
+        let clock = FakeClock::new();
+        for code in [400, 401, 403, 404, 409, 422] {
+            for _ in 0..10 {
+                call(&mut b, &clock, Outcome::status(code));
+            }
+        }
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        for _ in 0..4 {
+            call(&mut b, &clock, Outcome::Network);
+            call(&mut b, &clock, Outcome::status(404));
+        }
+        // 4 of 68 failed, never two in a row.
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        assert!(b.take_transitions().is_empty());
+    }
+
+    #[test]
+    fn half_open_lets_exactly_one_probe_through() {
+        let mut b = CircuitBreaker::with_seed(no_jitter(), 1);
+        let clock = FakeClock::new();
+        for _ in 0..5 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        let until = open_until(&b, clock.now());
+        clock.advance(secs(1));
+        let rejected = b.try_acquire(clock.now()).unwrap_err();
+        assert_eq!(rejected.retry_in, secs(4));
+        clock.set(until);
+        assert_eq!(b.state(clock.now()), BreakerState::HalfOpen);
+        let probe = b.try_acquire(clock.now()).unwrap();
+        assert!(probe.is_probe());
+        for _ in 0..100 {
+            let r = b.try_acquire(clock.now()).unwrap_err();
+            assert_eq!(r.retry_in, secs(10), "bounded by the probe timeout");
+        }
+        clock.advance(Duration::from_millis(200));
+        b.record(clock.now(), probe, &Outcome::Success);
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        let reasons: Vec<_> = b.take_transitions().iter().map(|t| t.reason).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                TransitionReason::ConsecutiveFailures { failures: 5 },
+                TransitionReason::BreakElapsed,
+                TransitionReason::ProbeSucceeded,
+            ]
+        );
+        // Closed again with a clean slate: four failures do not reopen it.
+        for _ in 0..4 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+    }
+
+    #[test]
+    fn failed_probes_grow_the_break_up_to_the_cap_and_success_resets_it() {
+        let mut b = CircuitBreaker::with_seed(no_jitter(), 1);
+        let clock = FakeClock::new();
+        for _ in 0..5 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        let mut breaks = vec![open_until(&b, clock.now()) - clock.now()];
+        for _ in 0..6 {
+            clock.set(open_until(&b, clock.now()));
+            call(&mut b, &clock, Outcome::status(503));
+            breaks.push(open_until(&b, clock.now()) - clock.now());
+        }
+        assert_eq!(
+            breaks,
+            vec![
+                secs(5),
+                secs(10),
+                secs(20),
+                secs(40),
+                secs(60),
+                secs(60),
+                secs(60)
+            ]
+        );
+        clock.set(open_until(&b, clock.now()));
+        call(&mut b, &clock, Outcome::Success);
+        for _ in 0..5 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        assert_eq!(open_until(&b, clock.now()) - clock.now(), secs(5));
+    }
+
+    #[test]
+    fn retry_after_lengthens_the_break_but_not_beyond_the_cap() {
+        let mut b = CircuitBreaker::with_seed(no_jitter(), 1);
+        let clock = FakeClock::new();
+        // A Retry-After seen earlier in the run counts when the breaker opens.
+        call(&mut b, &clock, Outcome::from_response(429, Some(secs(20))));
+        for _ in 0..4 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        assert_eq!(open_until(&b, clock.now()), secs(20));
+        // A failed probe with Retry-After: 45 waits 45 s, not the grown 10 s.
+        clock.set(secs(20));
+        call(&mut b, &clock, Outcome::from_response(503, Some(secs(45))));
+        assert_eq!(open_until(&b, clock.now()), secs(65));
+        // Retry-After: 3600 is capped at the 60 s maximum break.
+        clock.set(secs(65));
+        call(
+            &mut b,
+            &clock,
+            Outcome::from_response(503, Some(secs(3600))),
+        );
+        assert_eq!(open_until(&b, clock.now()), secs(125));
+        // A short Retry-After never shortens the grown break (40 s now).
+        clock.set(secs(125));
+        call(&mut b, &clock, Outcome::from_response(503, Some(secs(1))));
+        assert_eq!(open_until(&b, clock.now()), secs(165));
+    }
+
+    #[test]
+    fn lost_probe_counts_as_failed_and_cancelled_probe_frees_the_slot() {
+        let mut b = CircuitBreaker::with_seed(no_jitter(), 1);
+        let clock = FakeClock::new();
+        for _ in 0..5 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        clock.set(secs(5));
+        let lost = b.try_acquire(clock.now()).unwrap();
+        // Ten seconds without an answer: the probe is lost, the break grows to 10 s.
+        clock.set(secs(15));
+        assert!(b.try_acquire(clock.now()).is_err());
+        assert_eq!(open_until(&b, clock.now()), secs(25));
+        // The late answer belongs to an old state and changes nothing.
+        b.record(clock.now(), lost, &Outcome::Success);
+        assert_eq!(open_until(&b, clock.now()), secs(25));
+        let reasons: Vec<_> = b.take_transitions().iter().map(|t| t.reason).collect();
+        assert_eq!(reasons.last(), Some(&TransitionReason::ProbeLost));
+
+        clock.set(secs(25));
+        let probe = b.try_acquire(clock.now()).unwrap();
+        b.cancel(clock.now(), probe);
+        let probe = b.try_acquire(clock.now()).expect("the slot is free again");
+        assert!(probe.is_probe());
+        b.record(clock.now(), probe, &Outcome::Success);
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+    }
+
+    #[test]
+    fn stale_permits_from_before_an_open_are_ignored() {
+        let mut b = CircuitBreaker::with_seed(no_jitter(), 1);
+        let clock = FakeClock::new();
+        let slow: Vec<Permit> = (0..3)
+            .map(|_| b.try_acquire(clock.now()).unwrap())
+            .collect();
+        for _ in 0..5 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        clock.set(secs(5));
+        let probe = b.try_acquire(clock.now()).unwrap();
+        // Slow calls from the closed period fail now: they must not count against the probe.
+        for permit in slow {
+            b.record(clock.now(), permit, &Outcome::Timeout);
+        }
+        assert_eq!(b.state(clock.now()), BreakerState::HalfOpen);
+        b.record(clock.now(), probe, &Outcome::Success);
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+    }
+
+    #[test]
+    fn transitions_are_reported_once_in_order() {
+        let mut b = CircuitBreaker::with_seed(no_jitter(), 1);
+        let clock = FakeClock::new();
+        for _ in 0..5 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        // Many rejected calls and state reads during the break add nothing.
+        for _ in 0..10 {
+            let _ = b.try_acquire(clock.now());
+            let _ = b.state(clock.now());
+        }
+        let first = b.take_transitions();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].from, BreakerState::Closed);
+        assert_eq!(first[0].to, BreakerState::Open { until: secs(5) });
+        assert!(b.take_transitions().is_empty());
+        // The break ending is reported once, stamped with the moment it ended.
+        clock.set(secs(7));
+        b.advance(clock.now());
+        b.advance(clock.now());
+        let _ = b.try_acquire(clock.now()).unwrap();
+        let second = b.take_transitions();
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].at, secs(5));
+        assert_eq!(second[0].to, BreakerState::HalfOpen);
+        assert!(b.take_transitions().is_empty());
+    }
+
+    #[test]
+    fn break_jitter_spreads_breaks_below_the_grown_value() {
+        let config = BreakerConfig::default();
+        let mut breaks = Vec::new();
+        for seed in 0..500 {
+            let mut b = CircuitBreaker::with_seed(config, seed);
+            let clock = FakeClock::new();
+            for _ in 0..5 {
+                call(&mut b, &clock, Outcome::Network);
+            }
+            breaks.push(open_until(&b, clock.now()));
+        }
+        assert!(breaks
+            .iter()
+            .all(|d| *d >= secs(5).mul_f64(0.75) && *d <= secs(5)));
+        let distinct: std::collections::BTreeSet<_> = breaks.iter().collect();
+        assert!(distinct.len() > 450, "breaks should differ between clients");
+        assert!(breaks.iter().any(|d| *d < Duration::from_millis(4000)));
+        assert!(breaks.iter().any(|d| *d > Duration::from_millis(4900)));
+    }
+
+    #[test]
+    fn reset_closes_and_config_round_trips() {
+        let mut b = CircuitBreaker::with_seed(no_jitter(), 1);
+        let clock = FakeClock::new();
+        for _ in 0..5 {
+            call(&mut b, &clock, Outcome::Network);
+        }
+        b.reset(clock.now());
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        assert_eq!(
+            b.take_transitions().last().map(|t| t.reason),
+            Some(TransitionReason::Reset)
+        );
+
+        let json = serde_json::to_string(&BreakerConfig::default()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"failure_ratio":0.5,"window_ms":10000,"buckets":10,"min_throughput":5,"consecutive_failures":5,"break_duration_ms":5000,"max_break_duration_ms":60000,"break_growth":2.0,"break_jitter":0.25,"probe_timeout_ms":10000}"#
+        );
+        let c: BreakerConfig = serde_json::from_str(r#"{"min_throughput":20}"#).unwrap();
+        assert_eq!(c.min_throughput(), 20);
+        assert!(serde_json::from_str::<BreakerConfig>(r#"{"break_jitter":1.0}"#).is_err());
+        assert!(serde_json::from_str::<BreakerConfig>(r#"{"buckets":0}"#).is_err());
+        assert!(
+            serde_json::from_str::<BreakerConfig>(r#"{"break_duration_ms":90000}"#).is_err(),
+            "break above the maximum"
+        );
+    }
+}

@@ -68,6 +68,8 @@ mod breaker;
 mod budget;
 mod millis;
 mod outcome;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests;
 mod retry;
 mod rng;
 pub mod testing;
