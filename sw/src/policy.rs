@@ -1,0 +1,300 @@
+//! What the worker decides, kept free of browser types so it is tested natively: which
+//! strategy answers a request, what the precache holds, which caches are stale.
+
+use serde::Deserialize;
+
+/// Every cache this worker owns starts with this prefix, so activation never deletes caches
+/// that belong to someone else on the same origin.
+pub const CACHE_PREFIX: &str = "lifeline-";
+
+/// The cache for same-origin static files that are not in the precache (fetched once, then
+/// served from the cache).
+pub const RUNTIME_CACHE: &str = "lifeline-runtime-v1";
+
+/// The background-sync tag under which the page registers "drain the outbox".
+pub const OUTBOX_SYNC_TAG: &str = "lifeline-outbox";
+
+/// How long a navigation waits for the network before the cached shell answers.
+pub const NAVIGATION_TIMEOUT_MS: i32 = 3_000;
+
+/// One precached file: its URL path and a revision that changes when its content changes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PrecacheEntry {
+    /// Absolute path from the scope root, e.g. `/index.html`.
+    pub url: String,
+    /// A content hash; the manifest version is derived from all of them.
+    pub revision: String,
+}
+
+/// The app-shell file list generated at build time and embedded in `sw.js`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PrecacheManifest {
+    /// A hash over every entry's revision: a new build gets a new cache.
+    pub version: String,
+    /// The files of the app shell.
+    pub entries: Vec<PrecacheEntry>,
+}
+
+/// The manifest could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid precache manifest: {0}")]
+pub struct ManifestError(#[from] serde_json::Error);
+
+impl PrecacheManifest {
+    /// Parses the JSON the build embeds in `sw.js`.
+    ///
+    /// # Errors
+    /// Returns [`ManifestError`] when the JSON does not have the manifest's shape.
+    pub fn from_json(json: &str) -> Result<Self, ManifestError> {
+        Ok(serde_json::from_str(json)?)
+    }
+
+    /// The name of the cache holding this build's shell.
+    pub fn cache_name(&self) -> String {
+        format!("{CACHE_PREFIX}precache-{}", self.version)
+    }
+
+    /// Whether `path` is one of the precached files.
+    pub fn contains(&self, path: &str) -> bool {
+        self.entries.iter().any(|e| e.url == path)
+    }
+
+    /// The path that answers a navigation when the network does not: the shell's HTML.
+    pub fn shell_url(&self) -> &str {
+        if self.contains("/index.html") {
+            "/index.html"
+        } else {
+            "/"
+        }
+    }
+}
+
+/// How the worker answers one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Not the worker's business: the browser fetches as if no worker were there. API calls
+    /// take this path because the SDK owns their timeouts, retries and cache.
+    Passthrough,
+    /// Network first with a short timeout, then the cached shell.
+    Navigation,
+    /// A precached shell file: the cache first, the network only if the cache lost it.
+    Precached,
+    /// Another same-origin static file: the cache first, filled from the network once.
+    RuntimeStatic,
+}
+
+/// The parts of a request the decision needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts<'a> {
+    /// HTTP method, upper case.
+    pub method: &'a str,
+    /// Whether the request goes to the worker's own origin.
+    pub same_origin: bool,
+    /// Whether it is a top-level navigation (`request.mode == "navigate"`).
+    pub navigate: bool,
+    /// The URL path, without query.
+    pub path: &'a str,
+}
+
+/// Paths the server answers dynamically; the worker never caches them.
+const DYNAMIC_PREFIXES: &[&str] = &[
+    "/api/",
+    "/__",
+    "/provider/",
+    "/health",
+    "/ready",
+    "/openapi.json",
+];
+
+const STATIC_EXTENSIONS: &[&str] = &[
+    ".js",
+    ".wasm",
+    ".css",
+    ".png",
+    ".svg",
+    ".ico",
+    ".webmanifest",
+    ".woff2",
+];
+
+/// Chooses the strategy for a request.
+pub fn classify(req: RequestFacts<'_>, manifest: &PrecacheManifest) -> Strategy {
+    if req.method != "GET" || !req.same_origin {
+        return Strategy::Passthrough;
+    }
+    if DYNAMIC_PREFIXES.iter().any(|p| req.path.starts_with(p)) {
+        return Strategy::Passthrough;
+    }
+    if req.navigate {
+        return Strategy::Navigation;
+    }
+    if manifest.contains(req.path) {
+        return Strategy::Precached;
+    }
+    if STATIC_EXTENSIONS.iter().any(|ext| req.path.ends_with(ext)) {
+        return Strategy::RuntimeStatic;
+    }
+    Strategy::Passthrough
+}
+
+/// Whether a navigation response is good enough to show, or the cached shell should answer.
+/// A 5xx (a server in trouble) or a 404 (a server that does not know the client-side route)
+/// is worse than the shell, which routes on the client.
+pub fn navigation_needs_shell(status: u16) -> bool {
+    !(200..400).contains(&status)
+}
+
+/// The caches to delete on activation: ours, but neither the current precache nor the runtime cache.
+pub fn stale_caches<'a>(existing: impl IntoIterator<Item = &'a str>, current: &str) -> Vec<String> {
+    existing
+        .into_iter()
+        .filter(|name| name.starts_with(CACHE_PREFIX) && *name != current && *name != RUNTIME_CACHE)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A message the page sends to the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageMessage {
+    /// Activate the waiting worker now (the user accepted the update).
+    SkipWaiting,
+    /// Anything else, ignored.
+    Unknown,
+}
+
+impl PageMessage {
+    /// Reads `"skip-waiting"` or `{"type": "skip-waiting"}`.
+    pub fn parse(value: &serde_json::Value) -> Self {
+        let kind = value
+            .as_str()
+            .or_else(|| value.get("type").and_then(serde_json::Value::as_str));
+        match kind {
+            Some("skip-waiting") => Self::SkipWaiting,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> PrecacheManifest {
+        PrecacheManifest::from_json(
+            r#"{"version":"abc123","entries":[
+                {"url":"/index.html","revision":"1"},
+                {"url":"/lifeline-web-9f.js","revision":"2"},
+                {"url":"/style-1.css","revision":"3"}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn get(path: &str) -> RequestFacts<'_> {
+        RequestFacts {
+            method: "GET",
+            same_origin: true,
+            navigate: false,
+            path,
+        }
+    }
+
+    #[test]
+    fn api_and_dev_routes_pass_through() {
+        let m = manifest();
+        for path in [
+            "/api/appointments",
+            "/__chaos",
+            "/provider/inline.js",
+            "/health",
+            "/openapi.json",
+        ] {
+            assert_eq!(classify(get(path), &m), Strategy::Passthrough, "{path}");
+        }
+        let nav_to_api = RequestFacts {
+            navigate: true,
+            ..get("/api/profile")
+        };
+        assert_eq!(classify(nav_to_api, &m), Strategy::Passthrough);
+    }
+
+    #[test]
+    fn writes_and_cross_origin_pass_through() {
+        let m = manifest();
+        let post = RequestFacts {
+            method: "POST",
+            ..get("/index.html")
+        };
+        assert_eq!(classify(post, &m), Strategy::Passthrough);
+        let foreign = RequestFacts {
+            same_origin: false,
+            ..get("/index.html")
+        };
+        assert_eq!(classify(foreign, &m), Strategy::Passthrough);
+    }
+
+    #[test]
+    fn navigations_shell_files_and_other_static_files() {
+        let m = manifest();
+        let nav = RequestFacts {
+            navigate: true,
+            ..get("/book")
+        };
+        assert_eq!(classify(nav, &m), Strategy::Navigation);
+        assert_eq!(
+            classify(get("/lifeline-web-9f.js"), &m),
+            Strategy::Precached
+        );
+        assert_eq!(
+            classify(get("/icons/other.png"), &m),
+            Strategy::RuntimeStatic
+        );
+        assert_eq!(classify(get("/some/data"), &m), Strategy::Passthrough);
+    }
+
+    #[test]
+    fn cache_names_follow_the_version() {
+        let m = manifest();
+        assert_eq!(m.cache_name(), "lifeline-precache-abc123");
+        assert_eq!(m.shell_url(), "/index.html");
+        let stale = stale_caches(
+            [
+                "lifeline-precache-old",
+                "lifeline-precache-abc123",
+                RUNTIME_CACHE,
+                "someone-elses-cache",
+            ],
+            &m.cache_name(),
+        );
+        assert_eq!(stale, vec!["lifeline-precache-old".to_owned()]);
+    }
+
+    #[test]
+    fn bad_navigation_answers_fall_back_to_the_shell() {
+        assert!(!navigation_needs_shell(200));
+        assert!(!navigation_needs_shell(304));
+        assert!(navigation_needs_shell(404));
+        assert!(navigation_needs_shell(503));
+    }
+
+    #[test]
+    fn page_messages() {
+        assert_eq!(
+            PageMessage::parse(&serde_json::json!("skip-waiting")),
+            PageMessage::SkipWaiting
+        );
+        assert_eq!(
+            PageMessage::parse(&serde_json::json!({"type": "skip-waiting"})),
+            PageMessage::SkipWaiting
+        );
+        assert_eq!(
+            PageMessage::parse(&serde_json::json!({"type": "x"})),
+            PageMessage::Unknown
+        );
+    }
+
+    #[test]
+    fn invalid_manifest_is_an_error() {
+        let err = PrecacheManifest::from_json("{}").unwrap_err();
+        assert!(err.to_string().starts_with("invalid precache manifest"));
+    }
+}

@@ -1,0 +1,6 @@
+//! The browser entry point: mounts the app. Everything else lives in the library.
+
+fn main() {
+    #[cfg(target_arch = "wasm32")]
+    lifeline_web::start();
+}

@@ -1,0 +1,1 @@
+//! Plain logic behind the pages, free of rendering and browser types.
