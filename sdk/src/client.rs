@@ -295,6 +295,17 @@ impl ClientBuilder {
     }
 }
 
+/// Whether a call carries the access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthMode {
+    /// Needs a signed-in user; refreshes on 401.
+    Required,
+    /// Public, but sent with the token when someone is signed in.
+    Optional,
+    /// Never sends the token.
+    None,
+}
+
 /// One logical call, fully described, so that every retry sends the same bytes and the same
 /// idempotency key.
 #[derive(Debug, Clone)]
@@ -304,7 +315,7 @@ pub(crate) struct Call {
     pub path: String,
     pub body: Option<Vec<u8>>,
     pub headers: Vec<(&'static str, String)>,
-    pub auth: bool,
+    pub auth: AuthMode,
     pub idempotency_key: Option<String>,
 }
 
@@ -316,7 +327,7 @@ impl Call {
             path: path.into(),
             body: None,
             headers: Vec::new(),
-            auth: true,
+            auth: AuthMode::Required,
             idempotency_key: None,
         }
     }
@@ -336,7 +347,12 @@ impl Call {
     }
     /// A call that needs no signed-in user.
     pub fn anonymous(mut self) -> Self {
-        self.auth = false;
+        self.auth = AuthMode::None;
+        self
+    }
+    /// A public call that still identifies a signed-in user when there is one.
+    pub fn optional_auth(mut self) -> Self {
+        self.auth = AuthMode::Optional;
         self
     }
     /// Makes a fresh idempotency key for this call: it becomes safe to retry.
@@ -558,8 +574,12 @@ impl Client {
     /// The pipeline with the session layer: adds the access token, and on 401 refreshes
     /// once (shared with every concurrent caller) and tries again.
     pub(crate) async fn send(&self, call: &Call) -> Result<HttpResponse> {
-        if !call.auth {
-            return self.execute(call, None).await;
+        match call.auth {
+            AuthMode::None => return self.execute(call, None).await,
+            AuthMode::Optional if self.inner.session.user().is_none() => {
+                return self.execute(call, None).await
+            }
+            _ => {}
         }
         let token = match self.inner.session.access_token() {
             Some(token) => token,
@@ -582,11 +602,6 @@ impl Client {
     pub(crate) async fn send_json<T: DeserializeOwned>(&self, call: &Call) -> Result<T> {
         let resp = self.send(call).await?;
         decode(&resp)
-    }
-
-    /// Sends `call` and ignores the answer's body.
-    pub(crate) async fn send_unit(&self, call: &Call) -> Result<()> {
-        self.send(call).await.map(|_| ())
     }
 }
 

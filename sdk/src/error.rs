@@ -41,7 +41,6 @@ pub struct Error {
 
 struct Inner {
     kind: Kind,
-    context: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,19 +75,7 @@ pub(crate) enum Kind {
 impl Error {
     pub(crate) fn new(kind: Kind) -> Self {
         Error {
-            inner: Arc::new(Inner {
-                kind,
-                context: None,
-            }),
-        }
-    }
-
-    pub(crate) fn with_context(self, context: impl Into<String>) -> Self {
-        Error {
-            inner: Arc::new(Inner {
-                kind: self.inner.kind.clone(),
-                context: Some(context.into()),
-            }),
+            inner: Arc::new(Inner { kind }),
         }
     }
 
@@ -244,9 +231,6 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(context) = &self.inner.context {
-            write!(f, "{context}: ")?;
-        }
         match self.kind() {
             Kind::Network(msg) => write!(f, "the server could not be reached ({msg})"),
             Kind::Timeout => f.write_str("the request timed out"),
@@ -270,12 +254,7 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Error");
-        d.field("kind", self.kind());
-        if let Some(context) = &self.inner.context {
-            d.field("context", context);
-        }
-        d.finish()
+        f.debug_struct("Error").field("kind", self.kind()).finish()
     }
 }
 

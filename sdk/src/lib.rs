@@ -22,6 +22,7 @@ pub mod api;
 pub mod cache;
 mod client;
 mod config;
+pub mod durability;
 mod error;
 mod events;
 mod freshness;

@@ -63,6 +63,7 @@ struct Data {
     access_token: Option<String>,
     refresh_token: Option<String>,
     profile: Option<Profile>,
+    med_access_token: Option<String>,
 }
 
 /// The in-memory session; the client drives its transitions.
@@ -111,6 +112,14 @@ impl Session {
         self.lock().profile.clone()
     }
 
+    pub fn med_access_token(&self) -> Option<String> {
+        self.lock().med_access_token.clone()
+    }
+
+    pub fn set_med_access_token(&self, token: Option<String>) {
+        self.lock().med_access_token = token;
+    }
+
     pub fn set_profile(&self, profile: Option<Profile>) {
         self.lock().profile = profile;
     }
@@ -120,6 +129,7 @@ impl Session {
         let mut d = self.lock();
         if d.user.as_ref().map(|u| u.id) != Some(user.id) {
             d.profile = None;
+            d.med_access_token = None;
         }
         d.user = Some(user);
         d.access_token = Some(access);
