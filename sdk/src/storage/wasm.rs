@@ -1,0 +1,190 @@
+//! The browser backend: one IndexedDB database, one object store per [`Table`], string keys
+//! and `Uint8Array` values.
+//!
+//! Every operation is its own transaction; writes resolve only after the transaction commits,
+//! so a value reported stored survives a reload.
+
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::KeyRange;
+use wasm_bindgen::JsValue;
+
+use super::{StoreError, Table};
+
+#[derive(Clone)]
+pub(super) struct IdbStore {
+    db: Database,
+    tables: std::rc::Rc<[Table]>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// The highest string sharing `prefix`: IndexedDB orders strings by UTF-16 code units, and no
+/// unit is above U+FFFF.
+fn upper_bound(prefix: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + 3);
+    s.push_str(prefix);
+    s.push('\u{ffff}');
+    s
+}
+
+impl IdbStore {
+    pub(super) async fn open(name: &str, tables: &[Table]) -> Result<Self, StoreError> {
+        let db = Database::open(name).await.map_err(unavailable)?;
+        let existing: Vec<String> = db.object_store_names().collect();
+        let missing: Vec<&'static str> = tables
+            .iter()
+            .map(|t| t.name())
+            .filter(|t| !existing.iter().any(|e| e == t))
+            .collect();
+        let db = if missing.is_empty() {
+            db
+        } else {
+            // Object stores can only be created in a version change: reopen one version up.
+            let version = db.version() as u32 + 1;
+            db.close();
+            Database::open(name)
+                .with_version(version)
+                .with_on_upgrade_needed(move |_event, db| {
+                    let present: Vec<String> = db.object_store_names().collect();
+                    for table in &missing {
+                        if !present.iter().any(|p| p == table) {
+                            db.create_object_store(*table).build()?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(unavailable)?
+        };
+        Ok(IdbStore {
+            db,
+            tables: tables.into(),
+        })
+    }
+
+    fn check(&self, table: Table) -> Result<(), StoreError> {
+        if self.tables.contains(&table) {
+            Ok(())
+        } else {
+            Err(StoreError::UnknownTable(table.name()))
+        }
+    }
+
+    pub(super) async fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.check(table)?;
+        let tx = self.db.transaction(table.name()).build().map_err(backend)?;
+        let store = tx.object_store(table.name()).map_err(backend)?;
+        let value: Option<JsValue> = store
+            .get(key)
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        Ok(value.map(|v| js_sys::Uint8Array::new(&v).to_vec()))
+    }
+
+    pub(super) async fn put(
+        &self,
+        table: Table,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        self.check(table)?;
+        let tx = self
+            .db
+            .transaction(table.name())
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(backend)?;
+        let store = tx.object_store(table.name()).map_err(backend)?;
+        let bytes: JsValue = js_sys::Uint8Array::from(value).into();
+        let request = store
+            .put(bytes)
+            .with_key(key)
+            .without_key_type()
+            .primitive()
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        request.await.map_err(backend)
+    }
+
+    pub(super) async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
+        self.check(table)?;
+        let tx = self
+            .db
+            .transaction(table.name())
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(backend)?;
+        let store = tx.object_store(table.name()).map_err(backend)?;
+        let request = store.delete(key).primitive().map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        request.await.map_err(backend)
+    }
+
+    pub(super) async fn scan(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.check(table)?;
+        let tx = self.db.transaction(table.name()).build().map_err(backend)?;
+        let store = tx.object_store(table.name()).map_err(backend)?;
+        let range = KeyRange::Bound(prefix.to_owned(), false, upper_bound(prefix), false);
+        // Keys and values come from two requests of one read transaction: both see the same
+        // snapshot, in the same key order.
+        let keys = store
+            .get_all_keys::<String>()
+            .with_query::<String, _>(range.clone())
+            .primitive()
+            .map_err(backend)?;
+        let values = store
+            .get_all::<JsValue>()
+            .with_query::<String, _>(range)
+            .primitive()
+            .map_err(backend)?;
+        let keys: Vec<String> = keys
+            .await
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        let values: Vec<JsValue> = values
+            .await
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        if keys.len() != values.len() {
+            return Err(StoreError::Backend(
+                "indexeddb returned mismatched keys and values".into(),
+            ));
+        }
+        Ok(keys
+            .into_iter()
+            .zip(values)
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k, js_sys::Uint8Array::new(&v).to_vec()))
+            .collect())
+    }
+
+    pub(super) async fn clear(&self, table: Table) -> Result<(), StoreError> {
+        self.check(table)?;
+        let tx = self
+            .db
+            .transaction(table.name())
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(backend)?;
+        let store = tx.object_store(table.name()).map_err(backend)?;
+        let request = store.clear().map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        request.await.map_err(backend)
+    }
+}
