@@ -261,16 +261,20 @@ impl Outbox {
             .count())
     }
 
-    /// The earliest `next_attempt_at_ms` among queued entries: when the next drain has work.
+    /// When the next drain will have work: the earliest `next_attempt_at_ms` among the
+    /// entries at the head of their resource's queue (later ones wait for those anyway).
+    /// `None` when nothing is pending.
     ///
     /// # Errors
     /// As [`Outbox::all_entries`].
     pub async fn next_due_at_ms(&self) -> Result<Option<u64>, OutboxError> {
+        let mut heads = std::collections::HashSet::new();
         Ok(self
             .all_entries()
             .await?
             .iter()
             .filter(|e| e.status.is_unsynced())
+            .filter(|e| heads.insert((e.user_id.clone(), e.resource.clone())))
             .map(|e| e.next_attempt_at_ms)
             .min())
     }
