@@ -194,3 +194,28 @@ async fn primary_hospital_is_chosen_and_unknown_is_404() {
         id
     );
 }
+
+#[tokio::test]
+async fn production_mode_has_reference_data_but_no_demo_accounts() {
+    let config = backend_mock::Config {
+        dev: false,
+        ..backend_mock::Config::for_tests()
+    };
+    let app = app(backend_mock::test_state_with(config).await);
+    assert!(
+        get(&app, "/api/doctors", None)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len()
+            >= 20
+    );
+    let demo = core_support::login_reply(
+        &app,
+        backend_mock::seed::DEMO_PATIENT_EMAIL,
+        backend_mock::seed::DEMO_PATIENT_PASSWORD,
+    )
+    .await;
+    assert_eq!(demo.status, StatusCode::UNAUTHORIZED);
+}
