@@ -612,3 +612,34 @@ async fn initialize_failures() {
     let res = api.get("/provider/checkout/LL-unknown", None).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn concurrent_initializes_with_different_keys_share_one_payment() {
+    let api = Api::new().await;
+    let patient = api.demo_patient().await;
+    let appointment = pending_appointment(&api.state, &patient).await;
+    let body = json!({ "appointment_id": appointment });
+    let (a, b) = tokio::join!(
+        api.post(
+            "/api/payments/initialize",
+            Some(&patient),
+            Some("a"),
+            body.clone()
+        ),
+        api.post(
+            "/api/payments/initialize",
+            Some(&patient),
+            Some("b"),
+            body.clone()
+        ),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 201], "{:?} {:?}", a.body, b.body);
+    assert_eq!(a.body["reference"], b.body["reference"]);
+    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM provider_transactions")
+        .fetch_one(&api.state.db)
+        .await
+        .expect("count");
+    assert_eq!(open, 1, "one provider transaction per appointment");
+}

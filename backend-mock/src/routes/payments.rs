@@ -159,13 +159,25 @@ async fn initialize_payment(
     .await;
     match inserted {
         Ok(_) => {}
-        // A concurrent initialize of the same appointment won: the caller retries and gets it.
+        // A concurrent initialize of the same appointment won: drop this provider transaction
+        // (never shown to anyone) and answer with the winner's payment.
         Err(err) if crate::db::is_unique_violation(&err) => {
-            return Err(AppError::conflict(
-                "payment_in_progress",
-                "this appointment's payment is being created; retry",
+            sqlx::query("DELETE FROM provider_transactions WHERE reference = ?")
+                .bind(&reference)
+                .execute(&state.db)
+                .await?;
+            let (reference, access_code): (String, String) = sqlx::query_as(
+                "SELECT p.reference, t.access_code FROM payments p \
+                 JOIN provider_transactions t ON t.reference = p.reference \
+                 WHERE p.appointment_id = ?",
             )
-            .with_retry_after(1));
+            .bind(appointment_id.to_string())
+            .fetch_one(&state.db)
+            .await?;
+            return Ok((
+                StatusCode::OK,
+                checkout(state, reference, access_code, fee, currency, appointment_id),
+            ));
         }
         Err(err) => return Err(err.into()),
     }
