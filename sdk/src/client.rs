@@ -23,6 +23,7 @@ use crate::config::{
 use crate::error::{Error, Result};
 use crate::events::{Event, EventHub, EventStream};
 use crate::freshness::{Fetched, Freshness};
+use crate::outbox::{Outbox, OutboxConfig};
 use crate::policy::{
     parse_retry_after_secs, BreakerConfig, BudgetConfig, Outcome, RetryDecision, RetryPolicy,
     SplitMix64,
@@ -62,6 +63,7 @@ pub(crate) struct Inner {
     pub session: Session,
     pub store: Store,
     pub cache: Cache,
+    pub outbox: Outbox,
     pub rng: Mutex<SplitMix64>,
 }
 
@@ -104,6 +106,7 @@ pub struct ClientBuilder {
     breaker: BreakerConfig,
     store: Option<Store>,
     records_caching: RecordsCaching,
+    outbox: OutboxConfig,
     user_agent: String,
     seed: Option<u64>,
     error: Option<Error>,
@@ -121,6 +124,7 @@ impl Default for ClientBuilder {
             breaker: BreakerConfig::default(),
             store: None,
             records_caching: RecordsCaching::default(),
+            outbox: OutboxConfig::default(),
             user_agent: DEFAULT_USER_AGENT.to_string(),
             seed: None,
             error: None,
@@ -220,6 +224,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Outbox settings: the backoff between delivery attempts of a queued write and the
+    /// name of the cross-tab drain lock. Default is [`OutboxConfig::default`].
+    pub fn outbox(mut self, config: OutboxConfig) -> Self {
+        self.outbox = config;
+        self
+    }
+
     /// The `User-Agent` header (native only; browsers set their own). Default is
     /// `lifeline-sdk/<version>`.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
@@ -276,6 +287,7 @@ impl ClientBuilder {
                 ..CacheConfig::default()
             },
         );
+        let outbox = Outbox::new(store.clone(), self.outbox);
         let rng = match config.seed {
             Some(seed) => SplitMix64::new(seed),
             None => SplitMix64::from_entropy(),
@@ -289,6 +301,7 @@ impl ClientBuilder {
                 session: Session::default(),
                 store,
                 cache,
+                outbox,
                 rng: Mutex::new(rng),
             }),
         })
@@ -546,12 +559,22 @@ impl Client {
                 Ok(resp) => status_error(&resp),
                 Err(e) => e,
             };
+            // "Still running under this key" is worth asking again, like a 503; the breaker
+            // above saw it as the 409 it is, so it never counts as a failure.
+            let retry_outcome = if error.is_in_progress() {
+                Outcome::Status {
+                    code: 503,
+                    retry_after: error.retry_after(),
+                }
+            } else {
+                outcome
+            };
             let decision = {
                 let mut rng = inner.rng.lock().unwrap_or_else(|e| e.into_inner());
                 inner
                     .config
                     .retry
-                    .decide(attempt, &outcome, call.is_idempotent(), &mut *rng)
+                    .decide(attempt, &retry_outcome, call.is_idempotent(), &mut *rng)
             };
             let delay = match decision {
                 RetryDecision::RetryAfter(delay) => delay,
@@ -581,13 +604,14 @@ impl Client {
             }
             _ => {}
         }
+        let seen = self.inner.session.generation();
         let token = match self.inner.session.access_token() {
             Some(token) => token,
-            None => self.refresh_session(None).await?,
+            None => self.refresh_session(seen).await?,
         };
         let result = match self.execute(call, Some(&token)).await {
             Err(e) if e.status() == Some(401) => {
-                let fresh = self.refresh_session(Some(&token)).await?;
+                let fresh = self.refresh_session(seen).await?;
                 self.execute(call, Some(&fresh)).await
             }
             other => other,
@@ -698,6 +722,13 @@ impl Client {
             .clear_user(user_id)
             .await
             .map_err(Error::storage)?;
+        let cleared = self.inner.outbox.clear_user(user_id).await?;
+        if cleared.unsynced > 0 {
+            tracing::warn!(
+                unsynced = cleared.unsynced,
+                "signed out with writes the server never answered"
+            );
+        }
         Ok(())
     }
 }

@@ -196,7 +196,10 @@ impl Error {
         match self.kind() {
             Kind::Network(_) | Kind::Timeout | Kind::CircuitOpen { .. } => true,
             Kind::Status { status, .. } => {
-                *status == 408 || *status == 429 || (500..=599).contains(status)
+                *status == 408
+                    || *status == 429
+                    || (500..=599).contains(status)
+                    || self.is_in_progress()
             }
             _ => false,
         }
@@ -210,7 +213,13 @@ impl Error {
     /// True when the server answered 409 Conflict (see [`details`](Self::details) for
     /// alternatives).
     pub fn is_conflict(&self) -> bool {
-        self.status() == Some(409)
+        self.status() == Some(409) && !self.is_in_progress()
+    }
+
+    /// 409 `idempotency_in_progress`: the same write is still running on the server; not a
+    /// conflict, just "ask again in a moment".
+    pub(crate) fn is_in_progress(&self) -> bool {
+        self.status() == Some(409) && self.code() == Some("idempotency_in_progress")
     }
 
     /// True when the answer could not be decoded into the expected type.

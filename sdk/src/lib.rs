@@ -26,12 +26,16 @@ pub mod durability;
 mod error;
 mod events;
 mod freshness;
+/// The JavaScript facade of the npm package (feature `js`, wasm32 only).
+#[cfg(all(feature = "js", target_arch = "wasm32"))]
+pub mod js;
 pub mod outbox;
 pub mod payments;
 pub mod policy;
 mod services;
 mod session;
 pub mod storage;
+mod sync;
 pub mod time;
 mod transport;
 
@@ -44,6 +48,8 @@ pub use events::{Event, EventStream};
 pub use freshness::{Fetched, Freshness};
 pub use services::{ApiGroup, BreakerStatus};
 pub use session::SessionState;
+#[cfg(not(target_arch = "wasm32"))]
+pub use sync::SyncTimer;
 pub use transport::Method;
 
 /// The wire types, re-exported so apps need one dependency.

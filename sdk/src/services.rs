@@ -60,6 +60,22 @@ impl ApiGroup {
         }
     }
 
+    /// The group that serves `path` (`/api/payments/...` → [`ApiGroup::Payments`]).
+    pub fn for_path(path: &str) -> ApiGroup {
+        let rest = path.strip_prefix("/api/").unwrap_or(path);
+        let segment = rest.split(['/', '?']).next().unwrap_or("");
+        match segment {
+            "appointments" | "departments" | "doctors" | "doctor" => ApiGroup::Appointments,
+            "payments" => ApiGroup::Payments,
+            "prescriptions" => ApiGroup::Prescriptions,
+            "medical-records" => ApiGroup::Records,
+            "pharmacies" => ApiGroup::Pharmacies,
+            "health-tracking" => ApiGroup::Tracking,
+            "registry" => ApiGroup::Registry,
+            _ => ApiGroup::Auth,
+        }
+    }
+
     fn index(self) -> usize {
         self as usize
     }
@@ -194,7 +210,7 @@ impl Services {
                     .unwrap_or(base_url);
                 Service {
                     base_url: url.trim_end_matches('/').to_string(),
-                    breaker: Mutex::new(CircuitBreaker::new(breaker.clone())),
+                    breaker: Mutex::new(CircuitBreaker::new(*breaker)),
                     budget: Mutex::new(RetryBudget::new(*budget)),
                 }
             })

@@ -74,7 +74,7 @@ impl Client {
             .map_err(|e| Error::storage(format!("stored session is corrupt: {e}")))?;
         self.inner.session.restore(stored);
         self.set_session_state(SessionState::Unverified);
-        match self.refresh_session(None).await {
+        match self.refresh_session(self.inner.session.generation()).await {
             Ok(_) => {}
             Err(e) if e.is_auth_expired() => {}
             Err(e) => tracing::info!(error = %e, "session kept unverified"),
@@ -127,20 +127,20 @@ impl Client {
 
     /// Gets a new access token, at most one refresh in flight.
     ///
-    /// `failed` is the token the server just refused: if another caller replaced it while
-    /// this one waited, the new token is returned without a second refresh; if that other
-    /// refresh failed, its error is shared.
-    pub(crate) async fn refresh_session(&self, failed: Option<&str>) -> Result<String> {
+    /// `seen` is the session generation the caller observed when it read the token that
+    /// failed (or found none). If a refresh finished since, its outcome is shared: its new
+    /// token, or its error. Generations rather than token comparison: a token issued again
+    /// within the same second can be identical to the byte.
+    pub(crate) async fn refresh_session(&self, seen: u64) -> Result<String> {
         let session = &self.inner.session;
-        let seen = session.generation();
         let _guard = session.refresh_lock.lock().await;
-        if let Some(current) = session.access_token() {
-            if failed != Some(current.as_str()) {
+        if session.generation() > seen {
+            if let Some(err) = session.failure_since(seen) {
+                return Err(err);
+            }
+            if let Some(current) = session.access_token() {
                 return Ok(current);
             }
-        }
-        if let Some(err) = session.failure_since(seen) {
-            return Err(err);
         }
         if session.user().is_none() {
             return Err(Error::not_signed_in());

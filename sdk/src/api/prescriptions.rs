@@ -1,7 +1,7 @@
 //! Prescriptions and orders.
 
 use lifeline_types::prescriptions::{
-    CreatePrescriptionRequest, OrderPrescriptionRequest, Prescription, PrescriptionOrder,
+    CreatePrescriptionRequest, OrderPrescriptionRequest, Prescription,
 };
 use uuid::Uuid;
 
@@ -50,12 +50,12 @@ impl Prescriptions<'_> {
     }
 
     /// `POST /api/prescriptions/{id}/order`: orders it at `pharmacy_id`, or at the
-    /// nominated pharmacy when `None`.
+    /// nominated pharmacy when `None`. Answers the prescription with its order.
     ///
     /// # Errors
     ///
     /// `409` when already ordered, `422` with no pharmacy, and the usual transport errors.
-    pub async fn order(&self, id: Uuid, pharmacy_id: Option<Uuid>) -> Result<PrescriptionOrder> {
+    pub async fn order(&self, id: Uuid, pharmacy_id: Option<Uuid>) -> Result<Prescription> {
         self.order_with_key(id, pharmacy_id, &Uuid::new_v4().to_string())
             .await
     }
@@ -70,7 +70,7 @@ impl Prescriptions<'_> {
         id: Uuid,
         pharmacy_id: Option<Uuid>,
         key: &str,
-    ) -> Result<PrescriptionOrder> {
+    ) -> Result<Prescription> {
         let call = Call::post(
             ApiGroup::Prescriptions,
             format!("/api/prescriptions/{id}/order"),

@@ -1,0 +1,308 @@
+//! The client's side of the outbox: queueing typed write intents for the signed-in user,
+//! and the sender that replays them through the full pipeline and maps each answer to a
+//! [`Delivery`]:
+//!
+//! | answer | delivery |
+//! | --- | --- |
+//! | 2xx | confirmed, with the server's body |
+//! | 409 (not `idempotency_in_progress`) | conflict, with the server's details |
+//! | other 4xx except 401/408/429 | rejected, with the server's code and message |
+//! | network, timeout, open breaker, 408, 429, 5xx | still queued, never "delivered" |
+//! | no valid session | left queued for the same user's next sign-in |
+
+use lifeline_types::ErrorDetail;
+
+use crate::client::{Call, Client};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::outbox::{Delivery, DrainReport, Intent, OutboxEntry, WriteMethod};
+use crate::services::ApiGroup;
+use crate::time;
+use crate::transport::Method;
+
+impl Client {
+    /// The outbox: queued writes with per-entry status, observable and awaitable.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(client: lifeline_sdk::Client, slot_id: uuid::Uuid) -> Result<(), lifeline_sdk::Error> {
+    /// use lifeline_sdk::outbox::Intent;
+    /// use lifeline_sdk::types::appointments::BookAppointment;
+    ///
+    /// let entry = client.queue(Intent::BookAppointment(BookAppointment { slot_id, reason: None })).await?;
+    /// client.sync_now().await?;
+    /// let status = client.outbox().wait(&entry.id).await.map_err(lifeline_sdk::Error::from)?;
+    /// println!("{status:?}");
+    /// # Ok(()) }
+    /// ```
+    pub fn outbox(&self) -> &crate::outbox::Outbox {
+        &self.inner.outbox
+    }
+
+    /// Queues a write for the signed-in user; it is stored before this returns and sent
+    /// by the next [`sync_now`](Self::sync_now) (or drain trigger), with an idempotency key
+    /// made now and kept for every attempt.
+    ///
+    /// # Errors
+    ///
+    /// Not signed in, or the store failed (the write was not queued: tell the user).
+    pub async fn queue(&self, intent: Intent) -> Result<OutboxEntry> {
+        let user = self.current_user().ok_or_else(Error::not_signed_in)?;
+        let entry = self
+            .inner
+            .outbox
+            .enqueue(&user.id.to_string(), intent, time::unix_ms())
+            .await?;
+        self.emit(Event::Queued {
+            id: entry.id.clone(),
+            kind: entry.intent.kind().to_string(),
+        });
+        Ok(entry)
+    }
+
+    /// Sends every due queued write now. Answers `None` when another drain (another tab,
+    /// the service worker) holds the queue.
+    ///
+    /// # Errors
+    ///
+    /// The store failed.
+    pub async fn sync_now(&self) -> Result<Option<DrainReport>> {
+        let report = self
+            .inner
+            .outbox
+            .drain(
+                |entry| {
+                    let client = self.clone();
+                    async move { client.deliver(entry).await }
+                },
+                time::unix_ms(),
+            )
+            .await?;
+        Ok(report)
+    }
+
+    /// Replays one outbox entry through the pipeline and maps the answer.
+    pub async fn deliver(&self, entry: OutboxEntry) -> Delivery {
+        match self.current_user() {
+            Some(user) if user.id.to_string() == entry.user_id => {}
+            // Another user's write waits for that user's next sign-in.
+            _ => return Delivery::Unauthenticated,
+        }
+        if self.session_state() == crate::SessionState::Expired {
+            return Delivery::Unauthenticated;
+        }
+        let request = entry.intent.request();
+        let method = match request.method {
+            WriteMethod::Post => Method::POST,
+            WriteMethod::Put => Method::PUT,
+            WriteMethod::Patch => Method::PATCH,
+            WriteMethod::Delete => Method::DELETE,
+        };
+        let call = match Call::new(ApiGroup::for_path(&request.path), method, &request.path)
+            .json(&request.body)
+        {
+            Ok(call) => call.with_key(entry.idempotency_key.clone()),
+            Err(e) => {
+                return Delivery::Rejected {
+                    status: 0,
+                    code: "invalid_intent".into(),
+                    message: e.to_string(),
+                }
+            }
+        };
+        let delivery = match self.send(&call).await {
+            Ok(resp) => Delivery::Confirmed(
+                serde_json::from_slice(&resp.body).unwrap_or(serde_json::Value::Null),
+            ),
+            Err(e) => delivery_for_error(&e),
+        };
+        let result = match &delivery {
+            Delivery::Confirmed(_) => Some("confirmed"),
+            Delivery::Rejected { .. } => Some("rejected"),
+            Delivery::Conflict { .. } => Some("conflict"),
+            _ => None,
+        };
+        if let Some(result) = result {
+            self.emit(Event::Synced {
+                id: entry.id.clone(),
+                result: result.to_string(),
+            });
+        }
+        delivery
+    }
+
+    /// Drains the outbox every `period` on the tokio runtime until the returned guard is
+    /// dropped (the native drain trigger; the browser uses
+    /// [`install_sync_triggers`](Self::install_sync_triggers)).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn spawn_sync_timer(&self, period: std::time::Duration) -> SyncTimer {
+        let client = self.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                time::sleep(period).await;
+                if let Err(e) = client.sync_now().await {
+                    tracing::warn!(error = %e, "periodic outbox drain failed");
+                }
+            }
+        });
+        SyncTimer { task }
+    }
+
+    /// Reachability probe for drain triggers: true when `GET /health` answers 2xx.
+    pub async fn probe(&self) -> bool {
+        let call = Call::get(ApiGroup::Auth, "/health").anonymous();
+        self.execute(&call, None).await.is_ok()
+    }
+
+    /// Installs the browser's drain triggers (online after a successful probe, page
+    /// visible, a timer), each running [`sync_now`](Self::sync_now). Dropping the guard
+    /// removes them.
+    ///
+    /// # Errors
+    ///
+    /// The JavaScript exception when a listener cannot be registered.
+    #[cfg(target_arch = "wasm32")]
+    pub fn install_sync_triggers(
+        &self,
+        config: crate::outbox::triggers::TriggerConfig,
+    ) -> std::result::Result<crate::outbox::triggers::TriggerGuard, wasm_bindgen::JsValue> {
+        let on_trigger = {
+            let client = self.clone();
+            move |trigger| {
+                let client = client.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    tracing::debug!(?trigger, "outbox drain triggered");
+                    if let Err(e) = client.sync_now().await {
+                        tracing::warn!(error = %e, "outbox drain failed");
+                    }
+                });
+            }
+        };
+        let probe = {
+            let client = self.clone();
+            move || {
+                let client = client.clone();
+                async move { client.probe().await }
+            }
+        };
+        crate::outbox::triggers::install(config, on_trigger, probe)
+    }
+}
+
+/// Keeps the native periodic drain running; dropping it stops the timer.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug)]
+pub struct SyncTimer {
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Drop for SyncTimer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Maps a failed replay to what the outbox records.
+pub(crate) fn delivery_for_error(e: &Error) -> Delivery {
+    if e.is_auth_expired() || e.status() == Some(401) {
+        return Delivery::Unauthenticated;
+    }
+    if e.is_retryable() {
+        return Delivery::RetryLater {
+            retry_after: e.retry_after(),
+            reason: e.to_string(),
+        };
+    }
+    match (e.status(), e.detail()) {
+        (Some(409), detail) => Delivery::Conflict {
+            details: conflict_details(detail),
+        },
+        (Some(status), detail) if (400..500).contains(&status) => Delivery::Rejected {
+            status,
+            code: detail
+                .map(|d| d.code.clone())
+                .unwrap_or_else(|| format!("http_{status}")),
+            message: detail
+                .map(|d| d.message.clone())
+                .unwrap_or_else(|| e.to_string()),
+        },
+        // Anything else (an undecodable answer, a local store failure) is not an answer
+        // from the server about this write: keep it queued.
+        _ => Delivery::RetryLater {
+            retry_after: None,
+            reason: e.to_string(),
+        },
+    }
+}
+
+fn conflict_details(detail: Option<&ErrorDetail>) -> serde_json::Value {
+    match detail {
+        Some(d) => {
+            let mut details = d.details.clone().unwrap_or_else(|| serde_json::json!({}));
+            if let Some(obj) = details.as_object_mut() {
+                obj.entry("code")
+                    .or_insert_with(|| serde_json::Value::String(d.code.clone()));
+                obj.entry("message")
+                    .or_insert_with(|| serde_json::Value::String(d.message.clone()));
+            }
+            details
+        }
+        None => serde_json::Value::Null,
+    }
+}
+
+impl From<crate::outbox::OutboxError> for Error {
+    fn from(err: crate::outbox::OutboxError) -> Self {
+        Error::storage(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(code: &str) -> Option<ErrorDetail> {
+        Some(ErrorDetail {
+            code: code.into(),
+            message: "m".into(),
+            request_id: None,
+            details: Some(serde_json::json!({"alternatives": [1]})),
+        })
+    }
+
+    #[test]
+    fn answers_map_to_deliveries() {
+        assert!(matches!(
+            delivery_for_error(&Error::status_error(409, detail("slot_taken"), None)),
+            Delivery::Conflict { details } if details["alternatives"][0] == 1 && details["code"] == "slot_taken"
+        ));
+        assert!(matches!(
+            delivery_for_error(&Error::status_error(422, detail("slot_in_past"), None)),
+            Delivery::Rejected { status: 422, code, .. } if code == "slot_in_past"
+        ));
+        for retry_later in [
+            Error::status_error(503, None, None),
+            Error::status_error(500, None, None),
+            Error::status_error(429, None, Some(std::time::Duration::from_secs(3))),
+            Error::status_error(408, None, None),
+            Error::status_error(409, detail("idempotency_in_progress"), None),
+            Error::network("refused"),
+            Error::timeout(),
+            Error::circuit_open(ApiGroup::Appointments, None),
+        ] {
+            assert!(
+                matches!(
+                    delivery_for_error(&retry_later),
+                    Delivery::RetryLater { .. }
+                ),
+                "{retry_later:?}"
+            );
+        }
+        assert_eq!(
+            delivery_for_error(&Error::auth_expired()),
+            Delivery::Unauthenticated
+        );
+    }
+}
