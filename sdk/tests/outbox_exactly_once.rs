@@ -70,16 +70,15 @@ impl FakeServer {
 fn intent(i: usize, resources: usize) -> Intent {
     // Few resources, so ordering constraints bite.
     let r = (i % resources) as u128;
-    if i % 2 == 0 {
-        Intent::BookAppointment(BookAppointment {
+    match i % 2 {
+        0 => Intent::BookAppointment(BookAppointment {
             slot_id: Uuid::from_u128(r),
             reason: Some(format!("visit {i}")),
-        })
-    } else {
-        Intent::CancelAppointment {
+        }),
+        _ => Intent::CancelAppointment {
             id: Uuid::from_u128(r),
             body: Cancel::default(),
-        }
+        },
     }
 }
 

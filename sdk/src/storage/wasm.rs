@@ -35,6 +35,20 @@ fn upper_bound(prefix: &str) -> String {
     s
 }
 
+/// Closes this connection when another one (a newer page, another tab) needs to upgrade the
+/// database. Without it the upgrade would wait, blocked, for as long as this page lives; with
+/// it, stores opened here fail with a backend error after the upgrade and must be reopened.
+fn yield_to_upgrades(db: &Database) -> Result<(), StoreError> {
+    let mut changes = db.version_changes().map_err(backend)?;
+    wasm_bindgen_futures::spawn_local(async move {
+        if changes.recv().await.is_some() {
+            tracing::info!("indexeddb upgrade requested elsewhere: closing this connection");
+            changes.db().clone().close();
+        }
+    });
+    Ok(())
+}
+
 impl IdbStore {
     pub(super) async fn open(name: &str, tables: &[Table]) -> Result<Self, StoreError> {
         let db = Database::open(name).await.map_err(unavailable)?;
@@ -64,6 +78,7 @@ impl IdbStore {
                 .await
                 .map_err(unavailable)?
         };
+        yield_to_upgrades(&db)?;
         Ok(IdbStore {
             db,
             tables: tables.into(),
