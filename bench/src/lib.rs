@@ -12,6 +12,7 @@
 //! client spends as little of the shared CPU as possible); [`server`] starts backend-mock in
 //! process on its own runtime.
 
+pub mod cpu;
 pub mod load;
 pub mod server;
 

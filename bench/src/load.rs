@@ -7,6 +7,7 @@
 //! the rate is then taken over the time work was actually done, and [`LoadReport::ran_dry`] says
 //! so.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::cpu::CpuSample;
 use crate::BenchResult;
 
 /// How much load, for how long.
@@ -59,6 +61,8 @@ pub struct LoadReport {
     pub ran_dry: bool,
     /// The first failure seen (status and body, or the transport error), for the log.
     pub first_failure: Option<String>,
+    /// CPU time per thread group (see [`crate::cpu`]) during the measured window.
+    pub cpu: BTreeMap<&'static str, Duration>,
     /// Latencies of every measured request, in microseconds, sorted.
     latencies_us: Vec<u32>,
 }
@@ -67,6 +71,21 @@ impl LoadReport {
     /// Successful requests per second over the window.
     pub fn rps(&self) -> f64 {
         self.ok as f64 / self.window.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// Microseconds of CPU a thread group spent per successful request, NaN without requests.
+    pub fn cpu_us_per_request(&self, group: &str) -> f64 {
+        let used = self.cpu.get(group).copied().unwrap_or_default();
+        if self.ok == 0 {
+            return f64::NAN;
+        }
+        used.as_secs_f64() * 1e6 / self.ok as f64
+    }
+
+    /// Cores kept busy on average during the window, all thread groups together.
+    pub fn busy_cores(&self) -> f64 {
+        let used: Duration = self.cpu.values().sum();
+        used.as_secs_f64() / self.window.as_secs_f64().max(f64::EPSILON)
     }
 
     /// The `p`-th percentile (0..=100) latency in milliseconds, NaN without samples.
@@ -110,6 +129,12 @@ pub async fn run(
         let source = Arc::clone(&source);
         tasks.push(tokio::spawn(drive(addr, conn, source, measure_from, until)));
     }
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from).await;
+        let first = CpuSample::now();
+        tokio::time::sleep_until(until).await;
+        CpuSample::now().since(&first)
+    });
     let mut report = LoadReport::default();
     let mut last_done = measure_from;
     for task in tasks {
@@ -131,6 +156,7 @@ pub async fn run(
         config.measure
     };
     report.latencies_us.sort_unstable();
+    report.cpu = sampler.await?;
     Ok(report)
 }
 

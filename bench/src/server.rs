@@ -37,7 +37,7 @@ impl BackendServer {
     pub fn start(worker_threads: usize) -> BenchResult<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(worker_threads)
-            .thread_name("backend")
+            .thread_name("server")
             .enable_all()
             .build()?;
         let nanos = std::time::SystemTime::now()

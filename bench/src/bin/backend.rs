@@ -115,6 +115,14 @@ fn record(report: &mut Report, prefix: &str, run: &LoadReport) {
         run.ok,
         run.failed
     );
+    eprintln!(
+        "[backend] {prefix}: {:.2} cores busy; CPU per request: server {:.1} us, sqlite {:.1} us, \
+         load generator {:.1} us",
+        run.busy_cores(),
+        run.cpu_us_per_request("server"),
+        run.cpu_us_per_request("sqlite"),
+        run.cpu_us_per_request("client"),
+    );
     if let Some(failure) = &run.first_failure {
         eprintln!("[backend] {prefix}: first failure: {failure}");
     }
@@ -122,7 +130,20 @@ fn record(report: &mut Report, prefix: &str, run: &LoadReport) {
         .metric(&format!("{prefix}_rps"), run.rps())
         .metric(&format!("{prefix}_p50_ms"), run.percentile_ms(50.0))
         .metric(&format!("{prefix}_p99_ms"), run.percentile_ms(99.0))
-        .metric(&format!("{prefix}_errors"), run.failed as f64);
+        .metric(&format!("{prefix}_errors"), run.failed as f64)
+        .metric(&format!("{prefix}_busy_cores"), run.busy_cores())
+        .metric(
+            &format!("{prefix}_server_cpu_us_per_req"),
+            run.cpu_us_per_request("server"),
+        )
+        .metric(
+            &format!("{prefix}_sqlite_cpu_us_per_req"),
+            run.cpu_us_per_request("sqlite"),
+        )
+        .metric(
+            &format!("{prefix}_client_cpu_us_per_req"),
+            run.cpu_us_per_request("client"),
+        );
 }
 
 fn get(path: &str, auth: Option<&str>) -> Request<Full<Bytes>> {
