@@ -209,7 +209,16 @@ async fn a_web_lock_keeps_a_second_drainer_out() {
     // the database and the Web Lock.
     let tab_a = Outbox::new(Store::indexed_db(&name).await.unwrap(), config.clone());
     let tab_b = Outbox::new(Store::indexed_db(&name).await.unwrap(), config);
-    tab_a.enqueue("u", book(1), 0).await.unwrap();
+    let queued = tab_a.enqueue("u", book(1), 0).await.unwrap();
+    // The other tab awaits the entry that the first tab will deliver.
+    let (waited_tx, waited_rx) = oneshot::channel();
+    wasm_bindgen_futures::spawn_local({
+        let tab_b = tab_b.clone();
+        let id = queued.id.clone();
+        async move {
+            let _ = waited_tx.send(tab_b.wait(&id).await);
+        }
+    });
 
     let (release_tx, release_rx) = oneshot::channel::<()>();
     let release_rx = release_rx.shared();
@@ -248,6 +257,16 @@ async fn a_web_lock_keeps_a_second_drainer_out() {
     release_tx.send(()).unwrap();
     let first = done_rx.await.unwrap().unwrap().unwrap();
     assert_eq!(first.confirmed, 1);
+    // The update crossed to the other "tab" over the broadcast channel.
+    let waited = futures::future::select(waited_rx, Box::pin(sleep(5_000))).await;
+    match waited {
+        futures::future::Either::Left((status, _)) => {
+            assert!(status.unwrap().unwrap().is_final())
+        }
+        futures::future::Either::Right(_) => {
+            panic!("the other tab never heard of the confirmation")
+        }
+    }
     // The lock is free again: the second tab can drain now (nothing left to send).
     let after = tab_b
         .drain(

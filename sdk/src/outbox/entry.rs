@@ -109,7 +109,8 @@ pub(super) fn store_key(seq: u64, id: &str) -> String {
 }
 
 /// A change to the outbox, as streamed by [`Outbox::subscribe`](super::Outbox::subscribe).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "update", rename_all = "snake_case")]
 pub enum EntryUpdate {
     /// The entry was added or its status changed; the new state.
     Changed(Box<OutboxEntry>),

@@ -26,6 +26,8 @@
 //! Only one drain runs at a time across every clone, tab and the service worker (see
 //! [`lock`]). Time enters as `now_ms`; nothing here reads a clock.
 
+#[cfg(target_arch = "wasm32")]
+mod broadcast;
 mod drain;
 mod entry;
 mod intent;
@@ -108,8 +110,27 @@ struct Inner {
     config: OutboxConfig,
     lock: lock::DrainLock,
     last_seq: AtomicU64,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<EntryUpdate>>>,
+    subscribers: Shared<Subscribers>,
     rng: Mutex<Box<dyn RandomSource + Send>>,
+    #[cfg(target_arch = "wasm32")]
+    broadcast: Option<broadcast::Broadcast>,
+}
+
+#[derive(Default)]
+struct Subscribers(Mutex<Vec<mpsc::UnboundedSender<EntryUpdate>>>);
+
+impl Subscribers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<EntryUpdate>>> {
+        // Pushing or sending cannot leave the list inconsistent: ignore poisoning.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn send(&self, update: &EntryUpdate) {
+        self.lock()
+            .retain(|tx| tx.unbounded_send(update.clone()).is_ok());
+    }
 }
 
 /// The persistent queue of write intents. Cheap to clone; clones share the queue and the
@@ -147,14 +168,24 @@ impl Outbox {
         rng: impl RandomSource + Send + 'static,
     ) -> Self {
         let lock = lock::DrainLock::new(config.lock_name.clone());
+        let subscribers = Shared::new(Subscribers::default());
+        #[cfg(target_arch = "wasm32")]
+        let broadcast = {
+            let local = Shared::clone(&subscribers);
+            broadcast::Broadcast::open(&format!("{}-updates", config.lock_name), move |update| {
+                local.send(&update)
+            })
+        };
         Outbox {
             inner: Shared::new(Inner {
                 store,
                 config,
                 lock,
                 last_seq: AtomicU64::new(0),
-                subscribers: Mutex::new(Vec::new()),
+                subscribers,
                 rng: Mutex::new(Box::new(rng)),
+                #[cfg(target_arch = "wasm32")]
+                broadcast,
             }),
         }
     }
@@ -319,16 +350,18 @@ impl Outbox {
         Ok(cleared)
     }
 
-    /// A stream of every change made through this outbox (and its clones) from now on.
-    /// Dropping the receiver unsubscribes.
+    /// A stream of every change made through this outbox (and its clones) from now on; in
+    /// the browser also changes made by outboxes of the same `lock_name` in other tabs and
+    /// the service worker (through a `BroadcastChannel`). Dropping the receiver unsubscribes.
     pub fn subscribe(&self) -> mpsc::UnboundedReceiver<EntryUpdate> {
         let (tx, rx) = mpsc::unbounded();
-        self.subscribers().push(tx);
+        self.inner.subscribers.lock().push(tx);
         rx
     }
 
     /// Resolves with the entry's final status (confirmed, rejected or conflict) once a drain
-    /// through this outbox gets there; at once if it already has.
+    /// gets there (through this outbox, or in the browser in any tab or the service worker);
+    /// at once if it already has.
     ///
     /// # Errors
     /// [`OutboxError::NotFound`] when no such entry exists or it is removed while waiting.
@@ -354,17 +387,12 @@ impl Outbox {
         Err(OutboxError::NotFound(id.to_owned()))
     }
 
-    fn subscribers(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<EntryUpdate>>> {
-        // Pushing or sending cannot leave the list inconsistent: ignore poisoning.
-        self.inner
-            .subscribers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     fn notify(&self, update: EntryUpdate) {
-        self.subscribers()
-            .retain(|tx| tx.unbounded_send(update.clone()).is_ok());
+        #[cfg(target_arch = "wasm32")]
+        if let Some(broadcast) = &self.inner.broadcast {
+            broadcast.post(&update);
+        }
+        self.inner.subscribers.send(&update);
     }
 
     async fn save(&self, entry: &OutboxEntry) -> Result<(), OutboxError> {
