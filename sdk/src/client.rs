@@ -599,7 +599,10 @@ impl Client {
     pub(crate) async fn send(&self, call: &Call) -> Result<HttpResponse> {
         match call.auth {
             AuthMode::None => return self.execute(call, None).await,
-            AuthMode::Optional if self.inner.session.user().is_none() => {
+            AuthMode::Optional
+                if self.inner.session.user().is_none()
+                    || self.inner.session.state() == SessionState::Expired =>
+            {
                 return self.execute(call, None).await
             }
             _ => {}
