@@ -690,3 +690,37 @@ async fn native_wipe_detection_tells_first_run_from_later_ones() {
     assert!(durability::request_persistence().await);
     assert_eq!(durability::estimate().await, None);
 }
+
+/// Timing of the file store under the outbox; run on demand:
+/// `cargo test -p lifeline-sdk --test outbox_store -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "measurement, not a check"]
+async fn measure_file_outbox_enqueue_and_drain() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::new(
+        Store::open(dir.path().join("m.redb")).unwrap(),
+        OutboxConfig::default(),
+    );
+    let n = 200;
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        outbox.enqueue("u", book(i), 0).await.unwrap();
+    }
+    let enqueue = started.elapsed();
+    let started = std::time::Instant::now();
+    let report = outbox
+        .drain(
+            |_e: OutboxEntry| futures::future::ready(Delivery::Confirmed(json!({}))),
+            0,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let drain = started.elapsed();
+    assert_eq!(report.confirmed, n as usize);
+    eprintln!(
+        "redb outbox: {n} durable enqueues in {enqueue:?} ({:?} each); drain of {n} in {drain:?} ({:?} per entry)",
+        enqueue / n as u32,
+        drain / n as u32
+    );
+}
