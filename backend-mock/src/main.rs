@@ -99,6 +99,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let db = state.db.clone();
+    // Heals "paid but no appointment": settles provider-side charges the API never confirmed.
+    backend_mock::reconciler::spawn(state.clone());
+    let purge_state = state.clone();
+    tokio::spawn(async move {
+        // Replays are kept 24 hours; expired keys are dropped hourly so the table stays small.
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match backend_mock::idempotency::purge_expired(&purge_state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "expired idempotency keys removed"),
+                Err(err) => tracing::warn!(error = %err, "idempotency key purge failed"),
+            }
+        }
+    });
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

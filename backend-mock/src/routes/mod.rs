@@ -47,7 +47,13 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// layers, outer to inner: request id (accept, generate, echo), error envelope and request log,
 /// chaos (dev mode only).
 pub fn router(state: AppState) -> Router {
-    let (router, _openapi) = api().split_for_parts();
+    let api = if state.config.dev {
+        // The dev mailbox (how tests read one-time codes) exists only in dev mode.
+        api().merge(records::dev_routes())
+    } else {
+        api()
+    };
+    let (router, _openapi) = api.split_for_parts();
     let mut router = router.with_state(state.clone());
     if state.config.dev {
         router = router
