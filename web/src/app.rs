@@ -1,20 +1,229 @@
-//! The app shell: router, navigation, banner.
+//! The app shell: context, router, navigation, the status banner, the update prompt and the
+//! service worker's registration.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::components::{Redirect, Route, Router, Routes, A};
+use leptos_router::hooks::use_location;
 use leptos_router::path;
+use lifeline_sdk::SessionState;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::api::{api, provide_api, Api};
+use crate::routes::{appointments, book, home, login, prescriptions, status};
+use crate::state::banner::{banner, Conditions};
 
 /// The root component.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn App(api: Api) -> impl IntoView {
+    provide_api(api.clone());
+    api.run_background();
+    book::provide_booking();
+    watch_connectivity(&api);
+    register_service_worker(&api);
+
     view! {
         <Router>
-            <header class="top"><A href="/">"Lifeline"</A></header>
+            <a class="skip" href="#main">"Skip to content"</a>
+            <header class="top">
+                <A href="/">"Lifeline"</A>
+                <Nav />
+            </header>
+            <Banner />
+            <UpdatePrompt />
             <main id="main">
-                <Routes fallback=|| view! { <p>"Page not found"</p> }>
-                    <Route path=path!("/") view=|| view! { <h1>"Home"</h1> } />
+                <FocusOnNavigate />
+                <Routes fallback=|| view! { <h1 tabindex="-1">"Page not found"</h1> }>
+                    <Route path=path!("/login") view=login::Login />
+                    <Route path=path!("/register") view=login::Register />
+                    <Route path=path!("/status") view=status::StatusPage />
+                    <Route path=path!("/") view=|| view! { <RequireAuth><home::Home /></RequireAuth> } />
+                    <Route path=path!("/book") view=|| view! { <RequireAuth><book::Book /></RequireAuth> } />
+                    <Route
+                        path=path!("/appointments")
+                        view=|| view! { <RequireAuth><appointments::Appointments /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/prescriptions")
+                        view=|| view! { <RequireAuth><prescriptions::Prescriptions /></RequireAuth> }
+                    />
                 </Routes>
             </main>
         </Router>
     }
+}
+
+#[component]
+fn Nav() -> impl IntoView {
+    let status = api().status();
+    let signed_in = move || status.session.get().is_some_and(SessionState::is_signed_in);
+    view! {
+        <nav aria-label="Main">
+            <Show when=signed_in fallback=|| view! { <A href="/login">"Sign in"</A> }>
+                <A href="/">"Home"</A>
+                <A href="/book">"Book"</A>
+                <A href="/appointments">"Appointments"</A>
+                <A href="/prescriptions">"Prescriptions"</A>
+            </Show>
+            <A href="/status">"Status"</A>
+        </nav>
+    }
+}
+
+/// Renders its children for a signed-in user (also while the server cannot confirm the
+/// session), "loading" until the stored session is read, and the sign-in page otherwise.
+#[component]
+fn RequireAuth(children: ChildrenFn) -> impl IntoView {
+    let status = api().status();
+    move || match status.session.get() {
+        None => view! { <p role="status">"Loading your account…"</p> }.into_any(),
+        Some(s) if s.is_signed_in() => children().into_any(),
+        Some(_) => view! { <Redirect path="/login" /> }.into_any(),
+    }
+}
+
+#[component]
+fn Banner() -> impl IntoView {
+    let status = api().status();
+    let current = move || {
+        banner(&Conditions {
+            online: status.online.get(),
+            session: status.session.get(),
+            degraded: status.degraded(),
+            pending_writes: status.pending.get(),
+        })
+    };
+    view! {
+        <div role="status" aria-live="polite" class="banner-slot">
+            {move || current().map(|b| view! {
+                <p class=b.kind.class() data-testid="banner">{b.text}</p>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn UpdatePrompt() -> impl IntoView {
+    let status = api().status();
+    let update = move |_| {
+        if let Some(waiting) = waiting_worker() {
+            let _ = waiting.post_message(&JsValue::from_str("skip-waiting"));
+        }
+    };
+    view! {
+        <Show when=move || status.update_waiting.get()>
+            <div class="update" role="alert">
+                <p>"A new version of Lifeline is ready."</p>
+                <button on:click=update>"Update now"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Moves focus to the page's heading after each navigation, so screen readers announce it.
+#[component]
+fn FocusOnNavigate() -> impl IntoView {
+    let location = use_location();
+    Effect::new(move |prev: Option<String>| {
+        let path = location.pathname.get();
+        if prev.is_some_and(|p| p != path) {
+            request_animation_frame(|| {
+                if let Some(h1) = document()
+                    .query_selector("main h1")
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = h1.focus();
+                }
+            });
+        }
+        path
+    });
+}
+
+fn watch_connectivity(api: &Api) {
+    let status = api.status();
+    let on = window_event_listener(leptos::ev::online, move |_| {
+        status.online.set(true);
+        status.sync_requests.update(|n| *n += 1);
+    });
+    let off = window_event_listener(leptos::ev::offline, move |_| status.online.set(false));
+    // The app lives as long as the page: the listeners are never removed.
+    std::mem::forget((on, off));
+}
+
+thread_local! {
+    static REGISTRATION: std::cell::RefCell<Option<web_sys::ServiceWorkerRegistration>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn service_worker_container() -> Option<web_sys::ServiceWorkerContainer> {
+    let navigator = window().navigator();
+    let has =
+        js_sys::Reflect::has(&navigator, &JsValue::from_str("serviceWorker")).unwrap_or(false);
+    has.then(|| navigator.service_worker())
+}
+
+fn waiting_worker() -> Option<web_sys::ServiceWorker> {
+    REGISTRATION.with(|r| r.borrow().as_ref().and_then(|reg| reg.waiting()))
+}
+
+/// Registers `/sw.js`, shows the update prompt when a new worker waits, reloads once the
+/// new worker takes over, and turns the worker's sync messages into sync requests.
+fn register_service_worker(api: &Api) {
+    let Some(container) = service_worker_container() else {
+        return;
+    };
+    let status = api.status();
+
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let kind = js_sys::Reflect::get(&e.data(), &JsValue::from_str("type"))
+                .ok()
+                .and_then(|v| v.as_string());
+            if kind.as_deref() == Some("lifeline-outbox-sync") {
+                status.sync_requests.update(|n| *n += 1);
+            }
+        });
+    container.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+
+    let had_controller = container.controller().is_some();
+    let on_controller = Closure::<dyn FnMut()>::new(move || {
+        // Only an update replaces a controller; the first install just claims the page.
+        if had_controller {
+            let _ = window().location().reload();
+        }
+    });
+    container.set_oncontrollerchange(Some(on_controller.as_ref().unchecked_ref()));
+    on_controller.forget();
+
+    let promise = container.register("/sw.js");
+    leptos::task::spawn_local(async move {
+        let Ok(reg) = wasm_bindgen_futures::JsFuture::from(promise).await else {
+            return;
+        };
+        let reg: web_sys::ServiceWorkerRegistration = reg.unchecked_into();
+        REGISTRATION.with(|r| *r.borrow_mut() = Some(reg.clone()));
+        let check = move || {
+            let waiting = waiting_worker().is_some();
+            let controlled = service_worker_container()
+                .and_then(|c| c.controller())
+                .is_some();
+            status.update_waiting.set(waiting && controlled);
+        };
+        check();
+        let on_update = Closure::<dyn FnMut()>::new(move || {
+            if let Some(installing) =
+                REGISTRATION.with(|r| r.borrow().as_ref().and_then(|reg| reg.installing()))
+            {
+                let on_state = Closure::<dyn FnMut()>::new(check);
+                installing.set_onstatechange(Some(on_state.as_ref().unchecked_ref()));
+                on_state.forget();
+            }
+        });
+        reg.set_onupdatefound(Some(on_update.as_ref().unchecked_ref()));
+        on_update.forget();
+    });
 }

@@ -7,10 +7,28 @@
 pub mod state;
 
 #[cfg(target_arch = "wasm32")]
+pub mod api;
+#[cfg(target_arch = "wasm32")]
 pub mod app;
+#[cfg(target_arch = "wasm32")]
+mod routes;
 
-/// Mounts the app on `<body>`.
+/// Builds the SDK client, then mounts the app on `<body>`.
 #[cfg(target_arch = "wasm32")]
 pub fn start() {
-    leptos::mount::mount_to_body(app::App);
+    use leptos::prelude::*;
+    // With `panic = "abort"` a panic is a bare "unreachable" trap; say what happened first.
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("lifeline panicked: {info}").into());
+    }));
+    wasm_bindgen_futures::spawn_local(async {
+        match api::Api::init().await {
+            Ok(api) => leptos::mount::mount_to_body(move || {
+                view! { <app::App api=api /> }
+            }),
+            Err(e) => leptos::mount::mount_to_body(move || {
+                view! { <p role="alert">{format!("Lifeline could not start: {e}")}</p> }
+            }),
+        }
+    });
 }

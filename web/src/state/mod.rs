@@ -1,1 +1,7 @@
-//! Plain logic behind the pages, free of rendering and browser types.
+//! Plain logic behind the pages, free of rendering and browser types, tested natively.
+
+pub mod banner;
+pub mod booking;
+pub mod chart;
+pub mod format;
+pub mod validation;

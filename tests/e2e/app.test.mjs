@@ -1,0 +1,121 @@
+// The web app in a real browser against a real backend-mock: sign-in, outages at start,
+// offline reloads through the service worker, and an offline booking that ends up booked
+// exactly once.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import AxeBuilder from '@axe-core/playwright';
+import { Backend, launchBrowser, signIn, waitForServiceWorker } from './support.mjs';
+
+let backend;
+let browser;
+
+before(async () => { backend = await Backend.start(); });
+after(async () => { await backend?.close(); });
+beforeEach(async () => {
+  if (backend.proc.exitCode !== null) await backend.start();
+  await backend.chaos([]);
+  browser = await launchBrowser();
+});
+afterEach(async () => { await browser?.close(); });
+
+test('the app loads and the demo patient signs in', async () => {
+  const { page, errors } = browser;
+  await signIn(page, backend.url);
+  await page.getByRole('heading', { name: 'Next appointments' }).waitFor();
+  await page.getByText(/prescription\(s\) ready to order/).waitFor();
+  assert.equal(await page.getByTestId('banner').count(), 0, 'no banner when all is well');
+  const axe = await new AxeBuilder({ page }).analyze();
+  const serious = axe.violations.filter((v) => v.impact === 'critical' || v.impact === 'serious');
+  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help}`), []);
+  assert.deepEqual(errors, []);
+});
+
+test('a wrong password is refused with a clear message', async () => {
+  const { page } = browser;
+  await page.goto(`${backend.url}/login`);
+  await page.getByLabel('Email').fill('patient@demo.lifeline');
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').getByText(/wrong email or password/i).waitFor();
+});
+
+test('backend down at app start: still signed in, saved data, a banner', async () => {
+  const { page } = browser;
+  await signIn(page, backend.url);
+  await page.getByRole('heading', { name: 'Next appointments' }).waitFor();
+  await page.getByText(/prescription\(s\) ready to order/).waitFor();
+  await waitForServiceWorker(page);
+
+  await backend.stop();
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: /^Hello/ }).waitFor();
+  await page.getByTestId('banner').getByText(/cannot be reached|offline/).waitFor();
+  await page.getByTestId('stale').first().waitFor();
+  assert.notEqual(await page.getByText(/prescription\(s\) ready to order/).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0, 'not sent to sign-in');
+});
+
+test('a reload with the network off is answered by the service worker', async () => {
+  const { page, context } = browser;
+  await signIn(page, backend.url);
+  await page.getByText(/prescription\(s\) ready to order/).waitFor();
+  await waitForServiceWorker(page);
+
+  await context.setOffline(true);
+  await page.reload();
+  await page.getByRole('link', { name: 'Lifeline' }).waitFor();
+  await page.getByTestId('banner').getByText('You are offline').waitFor();
+  await page.getByRole('heading', { level: 1, name: /^Hello/ }).waitFor();
+  await context.setOffline(false);
+});
+
+async function pickFirst(page, heading) {
+  await page.getByRole('heading', { level: 2, name: heading, exact: true }).waitFor();
+  await page.locator('ul.choices button').first().click();
+}
+
+test('a booking made offline survives a reload and is booked exactly once', async () => {
+  const { page, context } = browser;
+  await signIn(page, backend.url);
+  await waitForServiceWorker(page);
+  await page.getByRole('link', { name: 'Book' }).click();
+  await pickFirst(page, 'Hospital');
+  await pickFirst(page, 'Department');
+  await pickFirst(page, 'Doctor');
+  // Find a day with a free slot.
+  let found = false;
+  for (let day = 0; day < 7 && !found; day++) {
+    await page.getByRole('heading', { level: 2, name: 'Day' }).waitFor();
+    await page.locator('ul.choices button').nth(day).click();
+    await page.getByRole('heading', { level: 2, name: 'Time' }).waitFor();
+    await page.locator('ul.choices button, p:has-text("Nothing available here.")').first().waitFor();
+    if (await page.locator('ul.choices button').count() > 0) {
+      found = true;
+    } else {
+      await page.getByRole('button', { name: 'Back' }).click();
+    }
+  }
+  assert.ok(found, 'a free slot in the next week');
+  await page.locator('ul.choices button').first().click();
+  await page.getByLabel(/What is the visit about/).fill('follow-up, booked offline');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await context.setOffline(true);
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await page.getByTestId('booking-state').getByText('Waiting to sync.').waitFor({ timeout: 60_000 });
+  const draft = await page.evaluate(() => JSON.parse(localStorage.getItem('lifeline.booking-draft')));
+  assert.ok(draft.idempotency_key, 'the booking kept its idempotency key');
+
+  await page.reload();
+  await page.getByTestId('booking-state').getByText('Waiting to sync.').waitFor();
+  await page.getByTestId('banner').getByText(/1 change will be sent/).waitFor();
+
+  await context.setOffline(false);
+  await page.getByTestId('booking-state').getByText('Booked.').waitFor({ timeout: 60_000 });
+
+  const appointments = await backend.apiGet('/api/appointments');
+  const list = Array.isArray(appointments) ? appointments : appointments.items || appointments.appointments;
+  const mine = list.filter((a) => a.slot_id === draft.slot.id && a.status !== 'cancelled');
+  assert.equal(mine.length, 1, 'exactly one appointment for the slot');
+  assert.equal(mine[0].reason, 'follow-up, booked offline');
+});

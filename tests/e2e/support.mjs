@@ -1,0 +1,140 @@
+// Shared pieces of the browser end-to-end tests: a real backend-mock on a free loopback
+// port serving the built app from dist/, a fresh headless Chromium, chaos control and
+// direct API calls for checking what the server really holds.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const DEMO = { email: 'patient@demo.lifeline', password: 'demo-patient-pass' };
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const BACKEND = process.env.BACKEND_MOCK || join(ROOT, 'target', 'debug', 'backend-mock');
+
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run', '--disable-quic',
+];
+
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A backend-mock process in dev mode with its own database; `stop()` and `start()` again
+ * on the same port and database simulate an outage. */
+export class Backend {
+  static async start() {
+    if (!existsSync(BACKEND)) throw new Error(`backend-mock not built at ${BACKEND}`);
+    if (!existsSync(join(ROOT, 'dist', 'index.html'))) throw new Error('dist/ missing: run scripts/build-web');
+    const b = new Backend();
+    b.dir = mkdtempSync(join(tmpdir(), 'lifeline-e2e-'));
+    b.port = await freePort();
+    b.url = `http://127.0.0.1:${b.port}`;
+    await b.start();
+    return b;
+  }
+
+  async start() {
+    this.proc = spawn(BACKEND, [
+      '--dev', '--addr', `127.0.0.1:${this.port}`, '--database', join(this.dir, 'lifeline.db'),
+      '--static-dir', join(ROOT, 'dist'),
+    ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' } });
+    this.log = '';
+    this.proc.stderr.on('data', (d) => { this.log += d; });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`backend-mock exited: ${this.log}`);
+      try {
+        const r = await fetch(`${this.url}/health`);
+        if (r.ok) return;
+      } catch (_) { /* not up yet */ }
+      await sleep(100);
+    }
+    throw new Error(`backend-mock did not start: ${this.log}`);
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGTERM');
+    await Promise.race([exited, sleep(5_000).then(() => this.proc.kill('SIGKILL'))]);
+    await exited;
+  }
+
+  async close() {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Replaces the chaos rules (`[]` clears them). */
+  async chaos(rules) {
+    const r = await fetch(`${this.url}/__chaos`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules }),
+    });
+    if (!r.ok) throw new Error(`chaos: ${r.status} ${await r.text()}`);
+  }
+
+  /** Signs in over HTTP and answers GET `path` as JSON. */
+  async apiGet(path, who = DEMO) {
+    const login = await fetch(`${this.url}/api/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(who),
+    });
+    if (!login.ok) throw new Error(`login: ${login.status}`);
+    const { access_token } = await login.json();
+    const r = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${access_token}` } });
+    if (!r.ok) throw new Error(`${path}: ${r.status}`);
+    return r.json();
+  }
+}
+
+/** A fresh headless Chromium with its own profile directory. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'lifeline-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    serviceWorkers: 'allow',
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return {
+    context, page, errors,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in through the login form and waits for the home page. */
+export async function signIn(page, base, who = DEMO) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: /^Hello/ }).waitFor();
+}
+
+/** Waits until a service worker controls the page. */
+export async function waitForServiceWorker(page) {
+  await page.waitForFunction(async () => {
+    const reg = await navigator.serviceWorker.getRegistration();
+    return Boolean(reg && reg.active && navigator.serviceWorker.controller);
+  }, null, { timeout: 30_000 });
+}

@@ -1,0 +1,195 @@
+//! The app's one SDK client, set up for the browser (IndexedDB store, same-origin API), and
+//! the few things pages need around it: an error type views can render, and the reactive
+//! [`Status`] the banner and the status page read.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use leptos::prelude::*;
+use lifeline_sdk::storage::Store;
+use lifeline_sdk::{ApiGroup, BreakerStatus, Client, Event, SessionState};
+
+/// A failure as a page shows it: a sentence for people, built from the SDK's error kinds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct UiError {
+    message: String,
+}
+
+impl UiError {
+    /// An error with this text.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl From<lifeline_sdk::Error> for UiError {
+    fn from(e: lifeline_sdk::Error) -> Self {
+        let message = if e.is_offline() {
+            "You are offline and there is no saved copy of this yet.".to_owned()
+        } else if e.is_timeout() {
+            "The server took too long to answer. Try again in a moment.".to_owned()
+        } else if e.is_circuit_open() {
+            "This service is paused after repeated failures and will be tried again shortly."
+                .to_owned()
+        } else if e.is_auth_expired() {
+            "Your session has ended. Sign in again.".to_owned()
+        } else {
+            match e.status() {
+                Some(404) => "Not found.".to_owned(),
+                Some(401) => "Wrong email or password.".to_owned(),
+                Some(429) => "Too many attempts. Wait a little and try again.".to_owned(),
+                Some(s) if s >= 500 => {
+                    "The server had a problem. Try again in a moment.".to_owned()
+                }
+                _ => e.to_string(),
+            }
+        };
+        Self { message }
+    }
+}
+
+/// What the whole app shows about its situation; every field is a signal.
+#[derive(Debug, Clone, Copy)]
+pub struct Status {
+    /// `navigator.onLine`, kept current by the `online`/`offline` events.
+    pub online: RwSignal<bool>,
+    /// The SDK's session state; `None` until the stored session has been read.
+    pub session: RwSignal<Option<SessionState>>,
+    /// Each API group's breaker.
+    pub breakers: RwSignal<Vec<(ApiGroup, BreakerStatus)>>,
+    /// Writes kept for later (the queued booking).
+    pub pending: RwSignal<usize>,
+    /// A new service worker is installed and waiting for the user's go-ahead.
+    pub update_waiting: RwSignal<bool>,
+    /// Bumped when something asks for queued writes to be sent (online again, sync event).
+    pub sync_requests: RwSignal<u64>,
+}
+
+impl Status {
+    fn new() -> Self {
+        Self {
+            online: RwSignal::new(navigator_online()),
+            session: RwSignal::new(None),
+            breakers: RwSignal::new(Vec::new()),
+            pending: RwSignal::new(0),
+            update_waiting: RwSignal::new(false),
+            sync_requests: RwSignal::new(0),
+        }
+    }
+
+    /// API groups whose breaker is not closed.
+    pub fn degraded(&self) -> Vec<ApiGroup> {
+        self.breakers
+            .get()
+            .into_iter()
+            .filter(|(_, s)| s.is_degraded())
+            .map(|(g, _)| g)
+            .collect()
+    }
+}
+
+fn navigator_online() -> bool {
+    web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(true)
+}
+
+/// The SDK client and the app status, shared through context.
+#[derive(Debug, Clone)]
+pub struct Api {
+    client: Client,
+    status: Status,
+}
+
+impl Api {
+    /// Builds the client over IndexedDB (memory when IndexedDB is unavailable, e.g. in some
+    /// private modes) for the page's own origin.
+    ///
+    /// # Errors
+    /// When the client cannot be built.
+    pub async fn init() -> Result<Self, UiError> {
+        let origin = web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default();
+        let store = match Store::indexed_db("lifeline").await {
+            Ok(store) => store,
+            Err(e) => {
+                tracing::warn!(error = %e, "indexeddb unavailable, keeping data in memory");
+                Store::memory()
+            }
+        };
+        let client = Client::builder()
+            .base_url(origin)
+            .store(store)
+            .build()
+            .map_err(UiError::from)?;
+        Ok(Self {
+            client,
+            status: Status::new(),
+        })
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The app status signals.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Restores the session and keeps [`Status`] current from the SDK's events and a
+    /// once-a-second look at the breakers. Spawned once at start.
+    pub fn run_background(&self) {
+        let client = self.client.clone();
+        let status = self.status;
+        let mut events = client.events();
+        leptos::task::spawn_local(async move {
+            while let Some(event) = events.next().await {
+                match event {
+                    Event::SessionChanged { state } => status.session.set(Some(state)),
+                    Event::BreakerChanged { .. } => status.breakers.set(client.breaker_states()),
+                    _ => {}
+                }
+            }
+        });
+        let client = self.client.clone();
+        leptos::task::spawn_local(async move {
+            let state = match client.restore().await {
+                Ok(state) => state,
+                Err(e) => {
+                    tracing::warn!(error = %e, "stored session unreadable");
+                    SessionState::Anonymous
+                }
+            };
+            status.session.set(Some(state));
+        });
+        let client = self.client.clone();
+        let _ = set_interval_with_handle(
+            move || {
+                status.breakers.set(client.breaker_states());
+                if status.session.get_untracked().is_some() {
+                    let now = client.session_state();
+                    if status.session.get_untracked() != Some(now) {
+                        status.session.set(Some(now));
+                    }
+                }
+            },
+            Duration::from_secs(1),
+        );
+    }
+}
+
+/// The app's [`Api`], from context.
+pub fn api() -> Api {
+    expect_context::<StoredValue<Api, LocalStorage>>().get_value()
+}
+
+/// Puts `api` in context for every page.
+pub fn provide_api(api: Api) {
+    provide_context(StoredValue::new_local(api));
+}

@@ -1,0 +1,120 @@
+//! `/status`: connectivity, the session, each API group's breaker, writes waiting to be
+//! sent, and how much the browser lets the app store.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::api::api;
+use crate::routes::book::{retry_queued_booking, use_booking};
+use crate::state::booking::Submission;
+use crate::state::format::breaker_text;
+
+#[derive(Debug, Clone, PartialEq)]
+struct StorageInfo {
+    usage: Option<f64>,
+    quota: Option<f64>,
+    persisted: Option<bool>,
+}
+
+async fn storage_info() -> StorageInfo {
+    let storage = window().navigator().storage();
+    let number = |obj: &JsValue, key: &str| {
+        js_sys::Reflect::get(obj, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_f64())
+    };
+    let (usage, quota) = match storage.estimate() {
+        Ok(p) => match JsFuture::from(p).await {
+            Ok(est) => (number(&est, "usage"), number(&est, "quota")),
+            Err(_) => (None, None),
+        },
+        Err(_) => (None, None),
+    };
+    let persisted = match storage.persisted() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_bool()),
+        Err(_) => None,
+    };
+    StorageInfo {
+        usage,
+        quota,
+        persisted,
+    }
+}
+
+fn mb(bytes: f64) -> String {
+    format!("{:.1} MB", bytes / 1_048_576.0)
+}
+
+/// The status page.
+#[component]
+pub fn StatusPage() -> impl IntoView {
+    let status = api().status();
+    let draft = use_booking();
+    let storage = LocalResource::new(storage_info);
+    let persist = move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(p) = window().navigator().storage().persist() {
+                let _ = JsFuture::from(p).await;
+            }
+            storage.refetch();
+        });
+    };
+
+    view! {
+        <h1 tabindex="-1">"Status"</h1>
+        <dl class="facts">
+            <dt>"Network"</dt>
+            <dd data-testid="network">{move || if status.online.get() { "online" } else { "offline" }}</dd>
+            <dt>"Session"</dt>
+            <dd data-testid="session">{move || match status.session.get() {
+                None => "checking…".to_owned(),
+                Some(s) => format!("{s:?}").to_lowercase(),
+            }}</dd>
+        </dl>
+        <h2>"Services"</h2>
+        <table>
+            <thead><tr><th scope="col">"Service"</th><th scope="col">"State"</th></tr></thead>
+            <tbody>
+                {move || status.breakers.get().into_iter().map(|(group, state)| view! {
+                    <tr><th scope="row">{group.as_str()}</th><td>{breaker_text(state)}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <h2>"Waiting to be sent"</h2>
+        {move || {
+            let d = draft.get();
+            match (d.submission().cloned(), d.slot().cloned()) {
+                (Some(Submission::Queued | Submission::Sending), Some(slot)) => view! {
+                    <ul class="cards" data-testid="outbox">
+                        <li>
+                            {format!("Booking {} with {}: waiting to sync", slot.label, d.doctor().map(|c| c.label.clone()).unwrap_or_default())}
+                            <button on:click=move |_| retry_queued_booking()>"Retry now"</button>
+                        </li>
+                    </ul>
+                }.into_any(),
+                _ => view! { <p data-testid="outbox">"Nothing is waiting."</p> }.into_any(),
+            }
+        }}
+        <h2>"Storage"</h2>
+        <Transition fallback=|| view! { <p>"Checking storage…"</p> }>
+            {move || Suspend::new(async move {
+                let info = storage.await;
+                view! {
+                    <p>{match (info.usage, info.quota) {
+                        (Some(u), Some(q)) => format!("Using {} of {} available.", mb(u), mb(q)),
+                        _ => "The browser does not report storage use.".to_owned(),
+                    }}</p>
+                    <p>{match info.persisted {
+                        Some(true) => "Saved data is protected from automatic clean-up.".to_owned(),
+                        Some(false) => "The browser may clear saved data when space runs low.".to_owned(),
+                        None => "Storage protection is not available in this browser.".to_owned(),
+                    }}</p>
+                    {(info.persisted == Some(false)).then(|| view! {
+                        <button on:click=persist>"Protect saved data"</button>
+                    })}
+                }
+            })}
+        </Transition>
+    }
+}
