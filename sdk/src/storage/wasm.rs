@@ -6,7 +6,9 @@
 
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::transaction::{
+    Transaction, TransactionDurability, TransactionMode, TransactionOptions,
+};
 use indexed_db_futures::KeyRange;
 use wasm_bindgen::JsValue;
 
@@ -85,6 +87,18 @@ impl IdbStore {
         })
     }
 
+    /// A read-write transaction with strict durability: its commit resolves only once the
+    /// data is flushed to disk, as the native store's commits are (browsers default to
+    /// "relaxed", which a power cut can undo).
+    fn write_transaction(&self, table: Table) -> Result<Transaction<'_>, StoreError> {
+        self.db
+            .transaction(table.name())
+            .with_mode(TransactionMode::Readwrite)
+            .with_options(TransactionOptions::new().with_durability(TransactionDurability::Strict))
+            .build()
+            .map_err(backend)
+    }
+
     fn check(&self, table: Table) -> Result<(), StoreError> {
         if self.tables.contains(&table) {
             Ok(())
@@ -113,12 +127,7 @@ impl IdbStore {
         value: &[u8],
     ) -> Result<(), StoreError> {
         self.check(table)?;
-        let tx = self
-            .db
-            .transaction(table.name())
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(backend)?;
+        let tx = self.write_transaction(table)?;
         let store = tx.object_store(table.name()).map_err(backend)?;
         let bytes: JsValue = js_sys::Uint8Array::from(value).into();
         let request = store
@@ -133,12 +142,7 @@ impl IdbStore {
 
     pub(super) async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
         self.check(table)?;
-        let tx = self
-            .db
-            .transaction(table.name())
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(backend)?;
+        let tx = self.write_transaction(table)?;
         let store = tx.object_store(table.name()).map_err(backend)?;
         let request = store.delete(key).primitive().map_err(backend)?;
         tx.commit().await.map_err(backend)?;
@@ -191,12 +195,7 @@ impl IdbStore {
 
     pub(super) async fn clear(&self, table: Table) -> Result<(), StoreError> {
         self.check(table)?;
-        let tx = self
-            .db
-            .transaction(table.name())
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(backend)?;
+        let tx = self.write_transaction(table)?;
         let store = tx.object_store(table.name()).map_err(backend)?;
         let request = store.clear().map_err(backend)?;
         tx.commit().await.map_err(backend)?;
