@@ -14,6 +14,8 @@
 //! Time enters as `now_ms` (milliseconds since the Unix epoch, or any origin the caller keeps
 //! consistently); nothing here reads a clock.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::storage::{Store, StoreError, Table};
@@ -164,9 +166,85 @@ impl CachedEntry {
 /// The per-user read cache. Cheap to clone; clones share data.
 #[derive(Debug, Clone)]
 pub struct Cache {
-    store: Store,
-    volatile: Store,
+    persistent: Tier,
+    volatile: Tier,
     config: CacheConfig,
+}
+
+/// Writes between two rebuilds of a tier's index from its store.
+const REINDEX_EVERY: u32 = 256;
+
+/// A backing store and an index of what it holds (key → stored time, body size), so keeping
+/// the bounds costs no full scan per write. The index is built by one scan on first need and
+/// rebuilt every [`REINDEX_EVERY`] writes, which picks up what other tabs wrote meanwhile.
+#[derive(Debug, Clone)]
+struct Tier {
+    store: Store,
+    index: Arc<Mutex<TierIndex>>,
+}
+
+#[derive(Debug, Default)]
+struct TierIndex {
+    entries: Option<HashMap<String, (u64, usize)>>,
+    writes: u32,
+}
+
+impl Tier {
+    fn new(store: Store) -> Self {
+        Tier {
+            store,
+            index: Arc::default(),
+        }
+    }
+
+    fn index(&self) -> MutexGuard<'_, TierIndex> {
+        // Every update is one map operation: a poisoned lock still guards a consistent map.
+        self.index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn record(&self, key: &str, entry: &CachedEntry) {
+        let mut index = self.index();
+        index.writes += 1;
+        if index.writes >= REINDEX_EVERY {
+            index.writes = 0;
+            index.entries = None;
+        } else if let Some(entries) = index.entries.as_mut() {
+            entries.insert(key.to_owned(), (entry.stored_at_ms, entry.body.len()));
+        }
+    }
+
+    async fn put(&self, key: &str, entry: &CachedEntry) -> Result<(), StoreError> {
+        self.store.put(Table::CACHE, key, &entry.encode()).await?;
+        self.record(key, entry);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.store.delete(Table::CACHE, key).await?;
+        if let Some(entries) = self.index().entries.as_mut() {
+            entries.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn ensure_index(&self) -> Result<(), StoreError> {
+        if self.index().entries.is_some() {
+            return Ok(());
+        }
+        let mut entries = HashMap::new();
+        for (k, bytes) in self.store.scan(Table::CACHE, "").await? {
+            match CachedEntry::decode(&bytes) {
+                Ok(e) => {
+                    entries.insert(k, (e.stored_at_ms, e.body.len()));
+                }
+                Err(_) => self.store.delete(Table::CACHE, &k).await?,
+            }
+        }
+        self.index().entries = Some(entries);
+        Ok(())
+    }
 }
 
 fn store_key(user_id: &str, key: &str) -> String {
@@ -189,8 +267,8 @@ impl Cache {
     /// classes).
     pub fn new(store: Store, config: CacheConfig) -> Self {
         Cache {
-            store,
-            volatile: Store::memory(),
+            persistent: Tier::new(store),
+            volatile: Tier::new(Store::memory()),
             config,
         }
     }
@@ -200,13 +278,13 @@ impl Cache {
         &self.config
     }
 
-    fn store_for(&self, class: CacheClass) -> &Store {
+    fn tier(&self, class: CacheClass) -> &Tier {
         let retention = match class {
             CacheClass::General => Retention::Persistent,
             CacheClass::Medical => self.config.medical,
         };
         match retention {
-            Retention::Persistent => &self.store,
+            Retention::Persistent => &self.persistent,
             Retention::MemoryOnly => &self.volatile,
         }
     }
@@ -227,9 +305,9 @@ impl Cache {
         key: &str,
         now_ms: u64,
     ) -> Result<Option<CachedEntry>, StoreError> {
-        let store = self.store_for(class);
+        let tier = self.tier(class);
         let k = store_key(user_id, key);
-        let Some(bytes) = store.get(Table::CACHE, &k).await? else {
+        let Some(bytes) = tier.store.get(Table::CACHE, &k).await? else {
             return Ok(None);
         };
         let entry = match CachedEntry::decode(&bytes) {
@@ -237,12 +315,12 @@ impl Cache {
             Err(e) => {
                 // A corrupt entry is worth less than no entry: drop it, report nothing cached.
                 tracing::warn!(error = %e, "dropping corrupt cache entry");
-                store.delete(Table::CACHE, &k).await?;
+                tier.delete(&k).await?;
                 return Ok(None);
             }
         };
         if self.expired(&entry, now_ms) {
-            store.delete(Table::CACHE, &k).await?;
+            tier.delete(&k).await?;
             return Ok(None);
         }
         Ok(Some(entry))
@@ -260,11 +338,9 @@ impl Cache {
         key: &str,
         entry: &CachedEntry,
     ) -> Result<(), StoreError> {
-        let store = self.store_for(class);
-        store
-            .put(Table::CACHE, &store_key(user_id, key), &entry.encode())
-            .await?;
-        self.evict(store, entry.stored_at_ms).await
+        let tier = self.tier(class);
+        tier.put(&store_key(user_id, key), entry).await?;
+        self.evict(tier, entry.stored_at_ms).await
     }
 
     /// Marks the entry fresh again after a `304 Not Modified` at `now_ms`, taking new
@@ -281,9 +357,9 @@ impl Cache {
         validators: Validators,
         now_ms: u64,
     ) -> Result<Option<CachedEntry>, StoreError> {
-        let store = self.store_for(class);
+        let tier = self.tier(class);
         let k = store_key(user_id, key);
-        let Some(bytes) = store.get(Table::CACHE, &k).await? else {
+        let Some(bytes) = tier.store.get(Table::CACHE, &k).await? else {
             return Ok(None);
         };
         let mut entry = CachedEntry::decode(&bytes)?;
@@ -294,7 +370,7 @@ impl Cache {
         if let Some(lm) = validators.last_modified {
             entry.last_modified = Some(lm);
         }
-        store.put(Table::CACHE, &k, &entry.encode()).await?;
+        tier.put(&k, &entry).await?;
         Ok(Some(entry))
     }
 
@@ -308,9 +384,7 @@ impl Cache {
         class: CacheClass,
         key: &str,
     ) -> Result<(), StoreError> {
-        self.store_for(class)
-            .delete(Table::CACHE, &store_key(user_id, key))
-            .await
+        self.tier(class).delete(&store_key(user_id, key)).await
     }
 
     /// Removes every entry of `user_id` (on logout or account switch); returns how many.
@@ -320,9 +394,9 @@ impl Cache {
     pub async fn clear_user(&self, user_id: &str) -> Result<usize, StoreError> {
         let prefix = user_prefix(user_id);
         let mut removed = 0;
-        for store in [&self.store, &self.volatile] {
-            for (k, _) in store.scan(Table::CACHE, &prefix).await? {
-                store.delete(Table::CACHE, &k).await?;
+        for tier in [&self.persistent, &self.volatile] {
+            for (k, _) in tier.store.scan(Table::CACHE, &prefix).await? {
+                tier.delete(&k).await?;
                 removed += 1;
             }
         }
@@ -335,13 +409,13 @@ impl Cache {
     /// [`StoreError`] when the store fails.
     pub async fn purge_expired(&self, now_ms: u64) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for store in [&self.store, &self.volatile] {
-            for (k, bytes) in store.scan(Table::CACHE, "").await? {
+        for tier in [&self.persistent, &self.volatile] {
+            for (k, bytes) in tier.store.scan(Table::CACHE, "").await? {
                 let stale = CachedEntry::decode(&bytes)
                     .map(|e| self.expired(&e, now_ms))
                     .unwrap_or(true);
                 if stale {
-                    store.delete(Table::CACHE, &k).await?;
+                    tier.delete(&k).await?;
                     removed += 1;
                 }
             }
@@ -349,27 +423,39 @@ impl Cache {
         Ok(removed)
     }
 
-    async fn evict(&self, store: &Store, now_ms: u64) -> Result<(), StoreError> {
-        let mut live = Vec::new();
-        for (k, bytes) in store.scan(Table::CACHE, "").await? {
-            match CachedEntry::decode(&bytes) {
-                Ok(e) if !self.expired(&e, now_ms) => live.push((e.stored_at_ms, e.body.len(), k)),
-                _ => store.delete(Table::CACHE, &k).await?,
+    async fn evict(&self, tier: &Tier, now_ms: u64) -> Result<(), StoreError> {
+        tier.ensure_index().await?;
+        // Choose victims under the index lock, delete them after releasing it.
+        let victims = {
+            let index = tier.index();
+            let Some(entries) = index.entries.as_ref() else {
+                return Ok(());
+            };
+            let max_age = u64::try_from(self.config.max_age.as_millis()).unwrap_or(u64::MAX);
+            let mut victims = Vec::new();
+            let mut live = Vec::with_capacity(entries.len());
+            for (k, &(stored_at, len)) in entries {
+                if now_ms.saturating_sub(stored_at) > max_age {
+                    victims.push(k.clone());
+                } else {
+                    live.push((stored_at, len, k));
+                }
             }
-        }
-        let mut bytes: usize = live.iter().map(|(_, len, _)| len).sum();
-        let mut count = live.len();
-        if count <= self.config.max_entries && bytes <= self.config.max_bytes {
-            return Ok(());
-        }
-        live.sort();
-        for (_, len, k) in live {
-            if count <= self.config.max_entries && bytes <= self.config.max_bytes {
-                break;
+            let mut bytes: usize = live.iter().map(|(_, len, _)| len).sum();
+            let mut count = live.len();
+            live.sort();
+            for (_, len, k) in live {
+                if count <= self.config.max_entries && bytes <= self.config.max_bytes {
+                    break;
+                }
+                victims.push(k.clone());
+                count -= 1;
+                bytes -= len;
             }
-            store.delete(Table::CACHE, &k).await?;
-            count -= 1;
-            bytes -= len;
+            victims
+        };
+        for k in victims {
+            tier.delete(&k).await?;
         }
         Ok(())
     }

@@ -289,6 +289,42 @@ async fn cache_evicts_the_oldest_beyond_its_bounds() {
 }
 
 #[tokio::test]
+async fn cache_bounds_count_entries_written_by_another_instance() {
+    // Another tab (another Cache over the same store) filled it first.
+    let store = Store::memory();
+    let config = CacheConfig {
+        max_entries: 3,
+        ..CacheConfig::default()
+    };
+    let other_tab = Cache::new(store.clone(), config.clone());
+    for i in 0..3u64 {
+        let entry = CachedEntry::new(b"x".to_vec(), 100 + i);
+        other_tab
+            .put("u", CacheClass::General, &format!("old{i}"), &entry)
+            .await
+            .unwrap();
+    }
+    let this_tab = Cache::new(store.clone(), config);
+    this_tab
+        .put(
+            "u",
+            CacheClass::General,
+            "new",
+            &CachedEntry::new(b"y".to_vec(), 200),
+        )
+        .await
+        .unwrap();
+    let keys: Vec<String> = store
+        .scan(Table::CACHE, "")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k.rsplit('\u{1f}').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys, vec!["new", "old1", "old2"]);
+}
+
+#[tokio::test]
 async fn medical_records_stay_in_memory_unless_the_app_opts_in() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("c.redb")).unwrap();
