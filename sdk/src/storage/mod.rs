@@ -5,9 +5,9 @@
 //! exists on both targets:
 //!
 //! - [`Store::memory`] everywhere: data lives as long as the process (or the page).
-//! - [`Store::open`] on native: one [redb](https://docs.rs/redb) file; every write is committed
+//! - `Store::open` on native: one [redb](https://docs.rs/redb) file; every write is committed
 //!   durably before the call returns.
-//! - [`Store::indexed_db`] in the browser: one IndexedDB database with one object store per
+//! - `Store::indexed_db` in the browser: one IndexedDB database with one object store per
 //!   [`Table`], created when the database is first opened.
 //!
 //! Nothing here reads the clock: callers pass time in, so every layer above is testable.
