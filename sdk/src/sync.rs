@@ -134,7 +134,7 @@ impl Client {
 
     /// Drains the outbox every `period` on the tokio runtime until the returned guard is
     /// dropped (the native drain trigger; the browser uses
-    /// [`install_sync_triggers`](Self::install_sync_triggers)).
+    /// `install_sync_triggers`).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn spawn_sync_timer(&self, period: std::time::Duration) -> SyncTimer {
         let client = self.clone();
