@@ -75,7 +75,7 @@ fn main() -> BenchResult<()> {
     })?;
 
     let ratio = sdk_us / raw_us;
-    println!("sdk_overhead: raw {raw_us:.1} us/GET, sdk {sdk_us:.1} us/GET, ratio {ratio:.3}");
+    eprintln!("sdk_overhead: raw {raw_us:.1} us/GET, sdk {sdk_us:.1} us/GET, ratio {ratio:.3}");
     let mut report = Report::new("sdk_overhead");
     report
         .metric("sdk_overhead_ratio", ratio)
