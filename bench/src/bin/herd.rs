@@ -1,0 +1,562 @@
+//! Herd simulation: what 10,000 app instances do to a service that goes down for a minute
+//! and comes back.
+//!
+//! A discrete-event simulation on a fake clock (no sleeping, no sockets: a run takes about
+//! a second), driving the SDK's real policy types the way the client's pipeline does:
+//! acquire a [`CircuitBreaker`] permit (a rejection fails the call without touching the
+//! network), send, record the outcome in the breaker and the [`RetryBudget`], then retry only
+//! if the [`RetryPolicy`] (full-jitter [`Backoff`](lifeline_sdk::policy::Backoff)), the budget
+//! and the [`TimeoutPolicy`] deadline all allow it. Writes that still fail go to the outbox,
+//! which retries each entry on the outbox's own default backoff ([`OutboxConfig`]).
+//!
+//! Every client is a separate app instance with its own breaker, budget and random source.
+//! Each reads once every 10 s and writes once every 60 s (`HERD_WRITE_PERIOD_SECS`, 0 for
+//! none), both at random phases. From `HERD_OUTAGE_AT` the service fails every attempt fast
+//! (half connection errors, half 503 without Retry-After) for `HERD_OUTAGE_SECS`, then
+//! answers again.
+//!
+//! Populations run through the same outage:
+//! - resilient: the SDK's default policies; every breaker break is drawn from `[d/2, d]`
+//!   (break jitter), so instances whose breakers opened together do not probe, close and
+//!   flush their outboxes together;
+//! - naive: 3 immediate retries, no breaker, no budget; a write that still fails is kept in
+//!   a queue that is replayed all at once after the next successful request (the usual
+//!   hand-written "flush the queue when we are back" offline queue);
+//! - resilient with break jitter off, to show what the jitter buys.
+//!
+//! Metrics (`target/bench/parts/herd.json`):
+//! - `herd_peak_ratio`: the busiest 1-s attempt rate in the 10 s after recovery ÷ the
+//!   pre-outage rate (goal ≤ 1.5); `herd_peak_ratio_120s`: the same over the 120 s after
+//!   recovery, which also catches a wave when breakers close late;
+//! - `outage_requests_per_client_per_min`: attempts that reached the network during the
+//!   outage, per client per minute (goal ≤ 2);
+//! - `herd_recovery_p99_secs`: seconds after recovery until 99% of clients had a successful
+//!   read again (the price of open breakers); `herd_outbox_drained_p99_secs`: seconds after
+//!   recovery until 99% of the writes made before it were delivered;
+//! - the same with the `herd_naive_`/`naive_` and `herd_unjittered_` prefixes.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use lifeline_bench::{env_or, BenchResult, Report};
+use lifeline_sdk::outbox::OutboxConfig;
+use lifeline_sdk::policy::{
+    Backoff, BreakerConfig, BudgetConfig, CircuitBreaker, Outcome, Permit, RandomSource,
+    RetryBudget, RetryDecision, RetryPolicy, SplitMix64, TimeoutPolicy,
+};
+
+const READ_PERIOD_US: u64 = 10_000_000;
+const SUCCESS_LATENCY_US: u64 = 50_000;
+const FAILURE_LATENCY_US: u64 = 5_000;
+const SEC: u64 = 1_000_000;
+
+fn us(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+fn dur(us: u64) -> Duration {
+    Duration::from_micros(us)
+}
+
+/// The outage and the population.
+#[derive(Debug, Clone, Copy)]
+struct Scenario {
+    clients: u32,
+    write_period_us: Option<u64>,
+    outage_start_us: u64,
+    outage_end_us: u64,
+    end_us: u64,
+    seed: u64,
+}
+
+impl Scenario {
+    fn is_down(&self, at: u64) -> bool {
+        (self.outage_start_us..self.outage_end_us).contains(&at)
+    }
+}
+
+/// How one population of clients behaves.
+// One value per run, copied into the event loop: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy)]
+enum Strategy {
+    /// The SDK's policies and outbox backoff.
+    Resilient {
+        breaker: BreakerConfig,
+        retry: RetryPolicy,
+        budget: BudgetConfig,
+        timeouts: TimeoutPolicy,
+        outbox: Backoff,
+    },
+    /// Up to `retries` immediate retries, a queue flushed on the next success.
+    Naive { retries: u32 },
+}
+
+/// A write being delivered: when it was first made, and how many outbox attempts it has had.
+#[derive(Debug, Clone, Copy)]
+struct Write {
+    created: u64,
+    outbox_attempts: u32,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// The app's periodic read.
+    Read,
+    /// The app's periodic write.
+    Write,
+    /// Attempt `n` of a call that began at `started` (`write` for writes).
+    Attempt {
+        n: u32,
+        started: u64,
+        write: Option<Write>,
+    },
+    /// The answer to attempt `n` arrives.
+    Resolve {
+        n: u32,
+        started: u64,
+        write: Option<Write>,
+        permit: Option<Permit>,
+        outcome: Outcome,
+    },
+}
+
+#[derive(Debug)]
+struct Event {
+    at: u64,
+    seq: u64,
+    client: u32,
+    kind: Kind,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Event {}
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Event {
+    // Reversed: BinaryHeap is a max-heap and the earliest event must come first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// The event queue, with a sequence number so equal times keep insertion order.
+#[derive(Default)]
+struct Queue {
+    heap: BinaryHeap<Event>,
+    seq: u64,
+}
+
+impl Queue {
+    fn push(&mut self, at: u64, client: u32, kind: Kind) {
+        self.seq += 1;
+        self.heap.push(Event {
+            at,
+            seq: self.seq,
+            client,
+            kind,
+        });
+    }
+}
+
+struct Client {
+    breaker: Option<CircuitBreaker>,
+    budget: RetryBudget,
+    rng: SplitMix64,
+    /// Naive only: writes waiting for the next success.
+    queued: Vec<Write>,
+    /// First successful read after the outage ended.
+    recovered_at: Option<u64>,
+}
+
+/// What one run produced.
+#[derive(Debug)]
+struct Run {
+    /// Attempts that reached the network, per second.
+    attempts: Vec<u32>,
+    /// Calls refused by an open breaker.
+    rejected: u64,
+    /// Seconds after the outage until each client's first successful read.
+    recovery: Vec<f64>,
+    /// Seconds after the outage until each write made before its end was delivered.
+    drained: Vec<f64>,
+}
+
+fn run(s: &Scenario, strategy: Strategy) -> Run {
+    let seconds = (s.end_us / SEC) as usize + 1;
+    let mut attempts = vec![0u32; seconds];
+    let mut rejected = 0u64;
+    let mut drained = Vec::new();
+    let mut phase_rng = SplitMix64::new(s.seed);
+    let mut queue = Queue::default();
+    let mut clients: Vec<Client> = (0..s.clients)
+        .map(|i| {
+            let seed = s.seed ^ (u64::from(i) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let (breaker, budget) = match strategy {
+                Strategy::Resilient {
+                    breaker, budget, ..
+                } => (
+                    Some(CircuitBreaker::with_seed(breaker, seed)),
+                    RetryBudget::new(budget),
+                ),
+                Strategy::Naive { .. } => (None, RetryBudget::default()),
+            };
+            Client {
+                breaker,
+                budget,
+                rng: SplitMix64::new(seed.rotate_left(17)),
+                queued: Vec::new(),
+                recovered_at: None,
+            }
+        })
+        .collect();
+    for i in 0..s.clients {
+        let phase = (phase_rng.next_f64() * READ_PERIOD_US as f64) as u64;
+        queue.push(phase, i, Kind::Read);
+        if let Some(period) = s.write_period_us {
+            let phase = (phase_rng.next_f64() * period as f64) as u64;
+            queue.push(phase, i, Kind::Write);
+        }
+    }
+
+    while let Some(Event {
+        at, client, kind, ..
+    }) = queue.heap.pop()
+    {
+        if at >= s.end_us {
+            break;
+        }
+        let c = &mut clients[client as usize];
+        match kind {
+            Kind::Read => {
+                queue.push(at + READ_PERIOD_US, client, Kind::Read);
+                let attempt = Kind::Attempt {
+                    n: 1,
+                    started: at,
+                    write: None,
+                };
+                queue.push(at, client, attempt);
+            }
+            Kind::Write => {
+                if let Some(period) = s.write_period_us {
+                    queue.push(at + period, client, Kind::Write);
+                }
+                let write = Write {
+                    created: at,
+                    outbox_attempts: 0,
+                };
+                let attempt = Kind::Attempt {
+                    n: 1,
+                    started: at,
+                    write: Some(write),
+                };
+                queue.push(at, client, attempt);
+            }
+            Kind::Attempt { n, started, write } => {
+                let permit = match c.breaker.as_mut() {
+                    Some(b) => match b.try_acquire(dur(at)) {
+                        Ok(p) => Some(p),
+                        Err(refused) => {
+                            rejected += 1;
+                            let _ = b.take_transitions();
+                            // The call fails at once; a write stays in the outbox, which
+                            // takes the breaker's `retry_in` as its Retry-After.
+                            if let (Some(w), Strategy::Resilient { outbox, .. }) = (write, strategy)
+                            {
+                                let floor = Some(refused.retry_in);
+                                requeue(&mut queue, c, client, at, w, outbox, floor);
+                            }
+                            continue;
+                        }
+                    },
+                    None => None,
+                };
+                attempts[(at / SEC) as usize] += 1;
+                let (outcome, latency) = if s.is_down(at) {
+                    let outcome = if c.rng.next_f64() < 0.5 {
+                        Outcome::Network
+                    } else {
+                        Outcome::status(503)
+                    };
+                    (outcome, FAILURE_LATENCY_US)
+                } else {
+                    (Outcome::Success, SUCCESS_LATENCY_US)
+                };
+                let resolve = Kind::Resolve {
+                    n,
+                    started,
+                    write,
+                    permit,
+                    outcome,
+                };
+                queue.push(at + latency, client, resolve);
+            }
+            Kind::Resolve {
+                n,
+                started,
+                write,
+                permit,
+                outcome,
+            } => {
+                if let (Some(b), Some(p)) = (c.breaker.as_mut(), permit) {
+                    b.record(dur(at), p, &outcome);
+                    let _ = b.take_transitions();
+                }
+                if outcome.is_success() {
+                    if let Some(w) = write {
+                        if w.created < s.outage_end_us {
+                            drained.push(at.saturating_sub(s.outage_end_us) as f64 / 1e6);
+                        }
+                    } else if at >= s.outage_end_us && c.recovered_at.is_none() {
+                        c.recovered_at = Some(at);
+                    }
+                    // The naive queue is flushed, all at once, by any success.
+                    for w in c.queued.drain(..) {
+                        let attempt = Kind::Attempt {
+                            n: 1,
+                            started: at,
+                            write: Some(w),
+                        };
+                        queue.push(at, client, attempt);
+                    }
+                    if matches!(strategy, Strategy::Resilient { .. }) {
+                        c.budget.record(&outcome);
+                    }
+                    continue;
+                }
+                match strategy {
+                    Strategy::Naive { retries } => {
+                        if n <= retries {
+                            let attempt = Kind::Attempt {
+                                n: n + 1,
+                                started,
+                                write,
+                            };
+                            queue.push(at, client, attempt);
+                        } else if let Some(w) = write {
+                            c.queued.push(w);
+                        }
+                    }
+                    Strategy::Resilient {
+                        retry,
+                        timeouts,
+                        outbox,
+                        ..
+                    } => {
+                        c.budget.record(&outcome);
+                        let delay = match retry.decide(n, &outcome, true, &mut c.rng) {
+                            RetryDecision::RetryAfter(delay)
+                                if c.budget.allows_retry()
+                                    && timeouts.allows_wait(dur(at), dur(started), delay) =>
+                            {
+                                Some(delay)
+                            }
+                            _ => None,
+                        };
+                        match (delay, write) {
+                            (Some(delay), _) => {
+                                let attempt = Kind::Attempt {
+                                    n: n + 1,
+                                    started,
+                                    write,
+                                };
+                                queue.push(at + us(delay), client, attempt);
+                            }
+                            (None, Some(w)) => {
+                                let floor = outcome.retry_after();
+                                requeue(&mut queue, c, client, at, w, outbox, floor);
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let recovery = clients
+        .iter()
+        .map(|c| match c.recovered_at {
+            Some(t) => (t - s.outage_end_us) as f64 / 1e6,
+            None => f64::INFINITY,
+        })
+        .collect();
+    Run {
+        attempts,
+        rejected,
+        recovery,
+        drained,
+    }
+}
+
+/// Puts a write that was not delivered back in the outbox, due after the outbox backoff
+/// (never before `floor`, the server's Retry-After or the breaker's `retry_in`), as the
+/// outbox's drain does.
+fn requeue(
+    queue: &mut Queue,
+    c: &mut Client,
+    client: u32,
+    at: u64,
+    w: Write,
+    outbox: Backoff,
+    floor: Option<Duration>,
+) {
+    let w = Write {
+        outbox_attempts: w.outbox_attempts + 1,
+        ..w
+    };
+    let delay = outbox
+        .delay(w.outbox_attempts - 1, &mut c.rng)
+        .max(floor.unwrap_or_default());
+    let attempt = Kind::Attempt {
+        n: 1,
+        started: at + us(delay),
+        write: Some(w),
+    };
+    queue.push(at + us(delay), client, attempt);
+}
+
+/// The numbers the report wants from one run.
+#[derive(Debug)]
+struct Summary {
+    pre_rate: f64,
+    peak_ratio: f64,
+    peak_ratio_120s: f64,
+    outage_per_client_per_min: f64,
+    recovery_p99_secs: f64,
+    drained_p99_secs: f64,
+    rejected: u64,
+}
+
+fn p99(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * 0.99).ceil() as usize).saturating_sub(1)]
+}
+
+fn summarize(s: &Scenario, r: &Run) -> Summary {
+    let sec = |us: u64| (us / SEC) as usize;
+    let (outage_start, outage_end) = (sec(s.outage_start_us), sec(s.outage_end_us));
+    // Steady state: the minute before the outage, after the first periods have phased in.
+    let pre_from = outage_start
+        .saturating_sub(60)
+        .max(s.write_period_us.map_or(10, sec));
+    let pre = &r.attempts[pre_from..outage_start];
+    let pre_rate = f64::from(pre.iter().sum::<u32>()) / pre.len() as f64;
+    let peak = |secs: usize| {
+        let to = (outage_end + secs).min(r.attempts.len());
+        f64::from(
+            r.attempts[outage_end..to]
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(0),
+        ) / pre_rate
+    };
+    let outage_attempts: u64 = r.attempts[outage_start..outage_end]
+        .iter()
+        .map(|&a| u64::from(a))
+        .sum();
+    let outage_minutes = (outage_end - outage_start) as f64 / 60.0;
+    Summary {
+        pre_rate,
+        peak_ratio: peak(10),
+        peak_ratio_120s: peak(120),
+        outage_per_client_per_min: outage_attempts as f64 / f64::from(s.clients) / outage_minutes,
+        recovery_p99_secs: p99(&r.recovery),
+        drained_p99_secs: p99(&r.drained),
+        rejected: r.rejected,
+    }
+}
+
+fn main() -> BenchResult<()> {
+    let clients: u32 = env_or("HERD_CLIENTS", 10_000)?;
+    let outage_at: u64 = env_or("HERD_OUTAGE_AT", 130)?;
+    let outage_secs: u64 = env_or("HERD_OUTAGE_SECS", 60)?;
+    let write_period: u64 = env_or("HERD_WRITE_PERIOD_SECS", 60)?;
+    let seed: u64 = env_or("HERD_SEED", 2026)?;
+    if outage_at < write_period + 20 || outage_secs == 0 || clients == 0 {
+        return Err("need HERD_OUTAGE_AT >= HERD_WRITE_PERIOD_SECS + 20, \
+                    HERD_OUTAGE_SECS > 0 and HERD_CLIENTS > 0"
+            .into());
+    }
+    let scenario = Scenario {
+        clients,
+        write_period_us: (write_period > 0).then_some(write_period * SEC),
+        outage_start_us: outage_at * SEC,
+        outage_end_us: (outage_at + outage_secs) * SEC,
+        // Long enough for the longest break and the outbox backoff to play out.
+        end_us: (outage_at + outage_secs + 300) * SEC,
+        seed,
+    };
+    let outbox = OutboxConfig::default().backoff;
+    let resilient = |breaker: BreakerConfig| Strategy::Resilient {
+        breaker,
+        retry: RetryPolicy::default(),
+        budget: BudgetConfig::default(),
+        timeouts: TimeoutPolicy::default(),
+        outbox,
+    };
+
+    let started = Instant::now();
+    let r = summarize(
+        &scenario,
+        &run(&scenario, resilient(BreakerConfig::default())),
+    );
+    let unjittered = BreakerConfig::builder().break_jitter(0.0).build()?;
+    let u = summarize(&scenario, &run(&scenario, resilient(unjittered)));
+    let n = summarize(&scenario, &run(&scenario, Strategy::Naive { retries: 3 }));
+    let elapsed = started.elapsed();
+
+    let mut report = Report::new("herd");
+    for (prefix, outage_name, m) in [
+        ("herd_", "outage_requests_per_client_per_min", &r),
+        (
+            "herd_naive_",
+            "naive_outage_requests_per_client_per_min",
+            &n,
+        ),
+        (
+            "herd_unjittered_",
+            "unjittered_outage_requests_per_client_per_min",
+            &u,
+        ),
+    ] {
+        report
+            .metric(&format!("{prefix}peak_ratio"), m.peak_ratio)
+            .metric(&format!("{prefix}peak_ratio_120s"), m.peak_ratio_120s)
+            .metric(outage_name, m.outage_per_client_per_min)
+            .metric(&format!("{prefix}recovery_p99_secs"), m.recovery_p99_secs)
+            .metric(
+                &format!("{prefix}outbox_drained_p99_secs"),
+                m.drained_p99_secs,
+            );
+    }
+    report
+        .goal("herd_peak_ratio", "<= 1.5")
+        .goal("herd_peak_ratio_120s", "<= 1.5")
+        .goal("outage_requests_per_client_per_min", "<= 2")
+        .note(format!(
+            "herd: {clients} simulated app instances (1 read / 10 s, 1 write / {write_period} s, \
+             random phases), {outage_secs} s full outage from t={outage_at} s (fast connection \
+             errors and 503s); pre-outage {:.0} attempts/s; open breakers refused {} calls \
+             (resilient) and {} (unjittered breaks); simulated in {:.1} s",
+            r.pre_rate,
+            r.rejected,
+            u.rejected,
+            elapsed.as_secs_f64()
+        ));
+    report.write()?;
+    eprintln!("herd: {report:?}");
+    Ok(())
+}
