@@ -560,3 +560,59 @@ fn main() -> BenchResult<()> {
     eprintln!("herd: {report:?}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(clients: u32) -> Scenario {
+        Scenario {
+            clients,
+            write_period_us: Some(60 * SEC),
+            outage_start_us: 130 * SEC,
+            outage_end_us: 190 * SEC,
+            end_us: 400 * SEC,
+            seed: 1,
+        }
+    }
+
+    fn resilient() -> Strategy {
+        Strategy::Resilient {
+            breaker: BreakerConfig::default(),
+            retry: RetryPolicy::default(),
+            budget: BudgetConfig::default(),
+            timeouts: TimeoutPolicy::default(),
+            outbox: OutboxConfig::default().backoff,
+        }
+    }
+
+    #[test]
+    fn naive_clients_send_every_attempt_and_flush_their_queue_at_once() {
+        let s = scenario(500);
+        let n = summarize(&s, &run(&s, Strategy::Naive { retries: 3 }));
+        // 6 reads and 1 write a minute, 4 attempts each, all reaching the network.
+        assert!((n.outage_per_client_per_min - 28.0).abs() < 0.5, "{n:?}");
+        assert!(n.peak_ratio > 1.5, "{n:?}");
+        assert!(n.drained_p99_secs < 11.0, "{n:?}");
+    }
+
+    #[test]
+    fn resilient_clients_shed_load_and_recover_without_a_wave() {
+        let s = scenario(500);
+        let r = summarize(&s, &run(&s, resilient()));
+        assert!(r.outage_per_client_per_min < 10.0, "{r:?}");
+        assert!(r.peak_ratio_120s < 1.6, "{r:?}");
+        assert!(r.recovery_p99_secs <= 61.0, "{r:?}");
+        assert!(r.rejected > 0);
+        // Every client made 3 or 4 writes before recovery (one a minute from a phase in
+        // [0, 60 s)); all of them were delivered by the end of the run.
+        let delivered = run(&s, resilient()).drained.len();
+        assert!((1500..=2000).contains(&delivered), "{delivered}");
+    }
+
+    #[test]
+    fn runs_are_repeatable() {
+        let s = scenario(200);
+        assert_eq!(run(&s, resilient()).attempts, run(&s, resilient()).attempts);
+    }
+}
