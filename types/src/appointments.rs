@@ -6,6 +6,7 @@ use uuid::Uuid;
 /// Where an appointment is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentStatus {
     /// Booked in a department with a fee; the slot is held until payment confirms it.
@@ -41,6 +42,7 @@ impl AppointmentStatus {
 /// A 30-minute slot of one doctor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Slot {
     pub id: Uuid,
     pub doctor_id: Uuid,
@@ -55,6 +57,7 @@ pub struct Slot {
 /// `GET /api/doctors/{id}/availability?date=`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Availability {
     pub doctor_id: Uuid,
     /// `YYYY-MM-DD`.
@@ -65,6 +68,7 @@ pub struct Availability {
 /// A booked appointment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Appointment {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -94,6 +98,7 @@ pub struct Appointment {
 /// `POST /api/appointments` (needs `Idempotency-Key`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct BookAppointment {
     pub slot_id: Uuid,
@@ -105,6 +110,7 @@ pub struct BookAppointment {
 /// `POST /api/appointments/check-conflict`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct CheckConflict {
     pub slot_id: Uuid,
 }
@@ -112,6 +118,7 @@ pub struct CheckConflict {
 /// Whether booking the slot would conflict, and free slots nearby when it would.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ConflictCheck {
     pub conflict: bool,
     /// `slot_taken`, `slot_in_past` or `overlapping_appointment` when `conflict`.
@@ -125,6 +132,7 @@ pub struct ConflictCheck {
 /// `POST /api/appointments/{id}/reschedule`: move to another slot of the same department.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct Reschedule {
     pub slot_id: Uuid,
@@ -133,6 +141,7 @@ pub struct Reschedule {
 /// `POST /api/appointments/{id}/cancel` (body optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct Cancel {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@ use uuid::Uuid;
 /// What a user may do. Serialized lowercase: `patient`, `doctor`, `admin`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Patient,
@@ -37,6 +38,7 @@ impl Role {
 /// `POST /api/auth/register`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct RegisterRequest {
     pub email: String,
     /// 8 to 128 characters.
@@ -47,6 +49,7 @@ pub struct RegisterRequest {
 /// `POST /api/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -56,6 +59,7 @@ pub struct LoginRequest {
 /// `lifeline_refresh` cookie and an empty body; native clients send it here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct RefreshRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -64,6 +68,7 @@ pub struct RefreshRequest {
 /// The signed-in user as the auth endpoints return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -74,6 +79,7 @@ pub struct User {
 /// Answer of login, register and refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct AuthResponse {
     /// HS256 JWT for `Authorization: Bearer`.
     pub access_token: String,
@@ -90,6 +96,7 @@ pub struct AuthResponse {
 /// `POST /api/auth/validate-token`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ValidateTokenRequest {
     pub token: String,
 }
@@ -97,6 +104,7 @@ pub struct ValidateTokenRequest {
 /// Whether an access token is valid, and whose it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ValidateTokenResponse {
     pub valid: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]

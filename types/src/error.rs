@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// `{"error": {...}}`: the envelope of every error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
@@ -12,6 +13,7 @@ pub struct ErrorBody {
 /// A machine-readable `code`, a message a person can read, the request id and optional details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,

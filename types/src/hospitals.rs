@@ -6,6 +6,7 @@ use uuid::Uuid;
 /// A hospital the user can choose as primary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Hospital {
     pub id: Uuid,
     pub name: String,
@@ -17,6 +18,7 @@ pub struct Hospital {
 /// A department of a hospital, with the consultation fee charged for a booking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Department {
     pub id: Uuid,
     pub hospital_id: Uuid,
@@ -29,6 +31,7 @@ pub struct Department {
 /// A doctor who takes appointments in one department.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Doctor {
     pub id: Uuid,
     pub department_id: Uuid,
@@ -40,6 +43,7 @@ pub struct Doctor {
 /// `GET`/`POST /api/user/primary-hospital`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct PrimaryHospital {
     /// `None` until the user chooses one.
     pub hospital: Option<Hospital>,
@@ -48,6 +52,7 @@ pub struct PrimaryHospital {
 /// `POST /api/user/primary-hospital`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct SetPrimaryHospital {
     pub hospital_id: Uuid,
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 /// assume payments work because a check failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct PaymentsStatus {
     pub payments_enabled: bool,
     pub provider_reachable: bool,
@@ -18,6 +19,7 @@ pub struct PaymentsStatus {
 /// `POST /api/payments/initialize` body: the caller's appointment awaiting payment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct InitializePaymentRequest {
     pub appointment_id: Uuid,
 }
@@ -25,6 +27,7 @@ pub struct InitializePaymentRequest {
 /// A payment ready to be charged at the provider.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct InitializePaymentResponse {
     /// Unique per payment; the key for verify, webhook and history.
     pub reference: String,
@@ -41,6 +44,7 @@ pub struct InitializePaymentResponse {
 /// Outcome of a payment as the provider reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Success,
@@ -72,6 +76,7 @@ impl PaymentStatus {
 /// `POST /api/payments/verify/{reference}`: the payment's state and its appointment's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct VerifyPaymentResponse {
     pub reference: String,
     pub status: PaymentStatus,
@@ -83,6 +88,7 @@ pub struct VerifyPaymentResponse {
 /// One entry of `GET /api/payments/history`, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct PaymentRecord {
     pub reference: String,
     pub appointment_id: Uuid,
@@ -97,6 +103,7 @@ pub struct PaymentRecord {
 /// `POST /provider/charge` body: a card charge for a reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ProviderChargeRequest {
     pub reference: String,
     /// Test card number: `4084084084084081` succeeds, `4000000000000002` is declined.
@@ -106,6 +113,7 @@ pub struct ProviderChargeRequest {
 /// The provider's answer to a successful charge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ProviderChargeResponse {
     pub reference: String,
     pub status: PaymentStatus,
@@ -118,6 +126,7 @@ pub struct ProviderChargeResponse {
 /// hex, in `x-provider-signature`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ProviderWebhookEvent {
     /// `charge.success` is the only event sent.
     pub event: String,
@@ -127,6 +136,7 @@ pub struct ProviderWebhookEvent {
 /// The charge a webhook reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ProviderWebhookData {
     pub reference: String,
     pub amount: i64,
@@ -139,6 +149,7 @@ pub struct ProviderWebhookData {
 /// `POST /api/payments/webhook` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct WebhookAck {
     pub received: bool,
 }

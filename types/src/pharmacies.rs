@@ -6,6 +6,7 @@ use uuid::Uuid;
 /// A pharmacy; `distance_km` is present when the search gave `near=`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Pharmacy {
     pub id: Uuid,
     pub name: String,
@@ -22,6 +23,7 @@ pub struct Pharmacy {
 /// The user's one nominated pharmacy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct NominatedPharmacy {
     pub pharmacy: Pharmacy,
     pub nominated_at: String,

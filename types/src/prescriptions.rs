@@ -6,6 +6,7 @@ use uuid::Uuid;
 /// One medicine on a prescription.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Medicine {
     pub name: String,
     pub dosage: String,
@@ -16,6 +17,7 @@ pub struct Medicine {
 /// A prescription as the patient sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Prescription {
     pub id: Uuid,
     pub patient_id: Uuid,
@@ -33,6 +35,7 @@ pub struct Prescription {
 /// Doctor role: `POST /api/prescriptions` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct CreatePrescriptionRequest {
     pub patient_id: Uuid,
     pub medicines: Vec<Medicine>,
@@ -43,6 +46,7 @@ pub struct CreatePrescriptionRequest {
 /// `POST /api/prescriptions/{id}/order` body; without a pharmacy the nominated one is used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct OrderPrescriptionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pharmacy_id: Option<Uuid>,
@@ -51,6 +55,7 @@ pub struct OrderPrescriptionRequest {
 /// An order placed for a prescription (at most one per prescription).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct PrescriptionOrder {
     pub id: Uuid,
     pub prescription_id: Uuid,

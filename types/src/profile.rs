@@ -8,6 +8,7 @@ use crate::auth::Role;
 /// `GET /api/profile`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Profile {
     pub id: Uuid,
     pub email: String,
@@ -30,6 +31,7 @@ pub struct Profile {
 /// field. Unknown fields are rejected, and nothing is written unless every field is valid.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// `POST /api/medical-records/request-otp` answer (202). The code itself is never in a response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct OtpRequested {
     /// Where the code went, masked (`d***@example.com`).
     pub sent_to: String,
@@ -16,6 +17,7 @@ pub struct OtpRequested {
 /// `POST /api/medical-records/verify-otp` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct VerifyOtpRequest {
     pub code: String,
 }
@@ -23,6 +25,7 @@ pub struct VerifyOtpRequest {
 /// The token to send as `X-Med-Access-Token` with medical-record reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct MedAccessToken {
     pub med_access_token: String,
     /// Seconds the token stays valid (1800).
@@ -32,6 +35,7 @@ pub struct MedAccessToken {
 /// A diagnosed condition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Condition {
     pub name: String,
     /// `active` or `resolved`.
@@ -42,6 +46,7 @@ pub struct Condition {
 /// A medication the patient takes or took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Medication {
     pub name: String,
     pub dosage: String,
@@ -53,6 +58,7 @@ pub struct Medication {
 /// A known allergy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Allergy {
     pub substance: String,
     pub reaction: String,
@@ -63,6 +69,7 @@ pub struct Allergy {
 /// One vital-sign measurement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Vital {
     /// e.g. `blood_pressure`, `heart_rate`, `weight`.
     pub kind: String,
@@ -74,6 +81,7 @@ pub struct Vital {
 /// A laboratory result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct LabResult {
     pub test: String,
     pub value: String,
@@ -87,6 +95,7 @@ pub struct LabResult {
 /// An immunization given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Immunization {
     pub vaccine: String,
     pub dose: String,
@@ -96,6 +105,7 @@ pub struct Immunization {
 /// `GET /api/medical-records`: the whole record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct MedicalRecords {
     pub conditions: Vec<Condition>,
     pub medications: Vec<Medication>,
@@ -108,6 +118,7 @@ pub struct MedicalRecords {
 /// `GET /api/medical-records/summary`: counts and the latest readings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct MedicalRecordsSummary {
     pub active_conditions: u64,
     pub active_medications: u64,
@@ -122,6 +133,7 @@ pub struct MedicalRecordsSummary {
 /// A message in the dev mailbox (dev mode only: `GET /__dev/mailbox?email=`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct MailboxMessage {
     pub id: i64,
     pub email: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A registered professional.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct RegistryEntry {
     pub license_number: String,
     pub full_name: String,
@@ -22,6 +23,7 @@ pub struct RegistryEntry {
 /// `GET /api/registry/verify/{license_number}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct LicenseVerification {
     pub license_number: String,
     /// True only when the status is `active`.
@@ -35,6 +37,7 @@ pub struct LicenseVerification {
 /// `GET /api/registry/statistics`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct RegistryStatistics {
     pub total: u64,
     pub active: u64,

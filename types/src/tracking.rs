@@ -11,6 +11,7 @@ use uuid::Uuid;
 /// The tracked kinds, as they appear in the path (`/api/health-tracking/{kind}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "kebab-case")]
 pub enum TrackingKind {
     KickSessions,
@@ -42,6 +43,7 @@ impl TrackingKind {
 /// `data` of a kick session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct KickSessionData {
     pub started_at: String,
@@ -56,6 +58,7 @@ pub struct KickSessionData {
 /// `data` of a menstrual cycle entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct CycleData {
     /// `YYYY-MM-DD`.
@@ -72,6 +75,7 @@ pub struct CycleData {
 /// `data` of a contraction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct ContractionData {
     pub started_at: String,
@@ -85,6 +89,7 @@ pub struct ContractionData {
 /// One item of an upload batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct TrackingItemInput {
     pub id: Uuid,
     /// RFC 3339; the larger wins.
@@ -100,6 +105,7 @@ pub struct TrackingItemInput {
 /// `POST /api/health-tracking/{kind}` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct TrackingBatch {
     pub items: Vec<TrackingItemInput>,
 }
@@ -107,6 +113,7 @@ pub struct TrackingBatch {
 /// An item as the server holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct TrackingItem {
     pub id: Uuid,
     pub updated_at: String,
@@ -121,6 +128,7 @@ pub struct TrackingItem {
 /// The outcome for one uploaded item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct TrackingItemResult {
     pub id: Uuid,
     /// False when the server's copy was as new or newer and was kept.
@@ -132,6 +140,7 @@ pub struct TrackingItemResult {
 /// `POST /api/health-tracking/{kind}` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct TrackingSyncResult {
     pub results: Vec<TrackingItemResult>,
     /// The highest cursor of the user's items of this kind after the upload.
@@ -141,6 +150,7 @@ pub struct TrackingSyncResult {
 /// `GET /api/health-tracking/{kind}?since=` answer: changes after `since`, tombstones included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct TrackingPage {
     pub items: Vec<TrackingItem>,
     /// Pass as `since=` next time.
