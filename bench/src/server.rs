@@ -29,12 +29,24 @@ impl std::fmt::Debug for BackendServer {
 }
 
 impl BackendServer {
-    /// Starts the server with `worker_threads` runtime workers.
+    /// Starts the server with `worker_threads` runtime workers and backend-mock's own database
+    /// pool.
     ///
     /// # Errors
     ///
     /// When the database, the demo data or the socket cannot be set up.
     pub fn start(worker_threads: usize) -> BenchResult<Self> {
+        Self::start_with_pool(worker_threads, None)
+    }
+
+    /// Like [`BackendServer::start`]; with `Some(n)`, the server runs on a pool of `n` SQLite
+    /// connections (same pragmas as backend-mock's) instead of its own, to measure how the pool
+    /// size affects write contention.
+    ///
+    /// # Errors
+    ///
+    /// When the database, the demo data or the socket cannot be set up.
+    pub fn start_with_pool(worker_threads: usize, db_pool: Option<u32>) -> BenchResult<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(worker_threads)
             .thread_name("server")
@@ -56,7 +68,11 @@ impl BackendServer {
                 public_url: format!("http://{addr}"),
                 ..Config::for_tests()
             };
-            let db = backend_mock::db::connect(db_path).await?;
+            let mut db = backend_mock::db::connect(db_path).await?;
+            if let Some(size) = db_pool {
+                db.close().await;
+                db = pool_of(db_path, size).await?;
+            }
             let state = AppState::new(db, config).await?;
             backend_mock::seed::seed(&state).await?;
             let app = backend_mock::app(state.clone());
@@ -84,6 +100,27 @@ impl BackendServer {
     pub fn state(&self) -> &AppState {
         &self.state
     }
+}
+
+/// A pool of `size` connections to the (already migrated) database at `path`, with the pragmas
+/// backend-mock uses.
+async fn pool_of(path: &str, size: u32) -> BenchResult<sqlx::SqlitePool> {
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    Ok(SqlitePoolOptions::new()
+        .max_connections(size)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await?)
 }
 
 impl Drop for BackendServer {

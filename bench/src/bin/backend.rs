@@ -12,7 +12,9 @@
 //!
 //! Settings (environment): `BENCH_SECONDS` (measured window, default 10), `BENCH_WARMUP_SECONDS`
 //! (default 2), `BENCH_CONNECTIONS` (default 64), `BENCH_BOOK_CONNECTIONS` (default 16),
-//! `BENCH_SERVER_THREADS` (default 2), `BENCH_CLIENT_THREADS` (default 1).
+//! `BENCH_SERVER_THREADS` (default 2), `BENCH_CLIENT_THREADS` (default 1), `BENCH_DB_POOL`
+//! (SQLite connections; default: backend-mock's own pool), `BENCH_ONLY` (comma list of
+//! `health,doctors,book`; default all).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,7 +40,15 @@ fn main() -> BenchResult<()> {
     let server_threads: usize = env_or("BENCH_SERVER_THREADS", 2)?;
     let client_threads: usize = env_or("BENCH_CLIENT_THREADS", 1)?;
 
-    let server = BackendServer::start(server_threads)?;
+    // An experiment knob: the SQLite pool size (default: backend-mock's own pool).
+    let db_pool: Option<u32> = match std::env::var("BENCH_DB_POOL") {
+        Ok(raw) => Some(
+            raw.parse()
+                .map_err(|_| format!("BENCH_DB_POOL={raw:?} is not a number"))?,
+        ),
+        Err(_) => None,
+    };
+    let server = BackendServer::start_with_pool(server_threads, db_pool)?;
     let addr = server.addr();
     eprintln!("[backend] server on {addr}");
     let client = tokio::runtime::Builder::new_multi_thread()
@@ -58,6 +68,7 @@ fn main() -> BenchResult<()> {
         .metric("backend_book_connections", book_connections as f64)
         .metric("backend_server_threads", server_threads as f64)
         .metric("backend_client_threads", client_threads as f64)
+        .metric("backend_db_pool", db_pool.map_or(f64::NAN, f64::from))
         .goal("backend_get_doctors_rps", ">= 20000")
         .goal("backend_get_doctors_p99_ms", "<= 10")
         .goal("backend_book_rps", ">= 2000")
@@ -70,33 +81,42 @@ fn main() -> BenchResult<()> {
         ))
         .note("backend: no tracing subscriber is installed, so request logs cost nothing here");
 
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let wanted = |scenario: &str| only.is_empty() || only.split(',').any(|s| s == scenario);
     client.block_on(async {
-        let health = load::run(addr, config(connections), move |_| {
-            Some(get("/health", None))
-        })
-        .await?;
-        record(&mut report, "backend_health", &health);
+        if wanted("health") {
+            let health = load::run(addr, config(connections), move |_| {
+                Some(get("/health", None))
+            })
+            .await?;
+            record(&mut report, "backend_health", &health);
+        }
 
         let token = login_demo_patient(addr).await?;
         let department = first_department(addr, &token).await?;
         let path = format!("/api/doctors?department_id={department}");
         let auth = format!("Bearer {token}");
-        let doctors_auth = auth.clone();
-        let doctors = load::run(addr, config(connections), move |_| {
-            Some(get(&path, Some(&doctors_auth)))
-        })
-        .await?;
-        record(&mut report, "backend_get_doctors", &doctors);
-
-        let plan = BookingPlan::prepare(&server, auth, book_connections, seconds + warmup)
+        if wanted("doctors") {
+            let doctors_auth = auth.clone();
+            let doctors = load::run(addr, config(connections), move |_| {
+                Some(get(&path, Some(&doctors_auth)))
+            })
             .await?;
-        report.metric("backend_book_slots_prepared", plan.total() as f64);
-        let bookings = load::run(addr, config(book_connections), move |conn| plan.next(conn)).await?;
-        record(&mut report, "backend_book", &bookings);
-        if bookings.ran_dry {
-            report.note(
-                "backend: the booking run used up its prepared slots; its rate is over the time it ran",
-            );
+            record(&mut report, "backend_get_doctors", &doctors);
+        }
+        if wanted("book") {
+            let plan =
+                BookingPlan::prepare(&server, auth, book_connections, seconds + warmup).await?;
+            report.metric("backend_book_slots_prepared", plan.total() as f64);
+            let bookings =
+                load::run(addr, config(book_connections), move |conn| plan.next(conn)).await?;
+            record(&mut report, "backend_book", &bookings);
+            if bookings.ran_dry {
+                report.note(
+                    "backend: the booking run used up its prepared slots; \
+                     its rate is over the time it ran",
+                );
+            }
         }
         BenchResult::Ok(())
     })?;
