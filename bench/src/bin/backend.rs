@@ -11,7 +11,8 @@
 //!   hands each connection its own list of them; all bookings are the demo patient's.
 //!
 //! Settings (environment): `BENCH_SECONDS` (measured window, default 10), `BENCH_WARMUP_SECONDS`
-//! (default 2), `BENCH_CONNECTIONS` (default 64), `BENCH_BOOK_CONNECTIONS` (default 16),
+//! (default 2), `BENCH_CONNECTIONS` (default 64), `BENCH_FEW_CONNECTIONS` (a second doctors run,
+//! default 16), `BENCH_BOOK_CONNECTIONS` (default 16),
 //! `BENCH_SERVER_THREADS` (default 2), `BENCH_CLIENT_THREADS` (default 1), `BENCH_DB_POOL`
 //! (SQLite connections; default: backend-mock's own pool), `BENCH_ONLY` (comma list of
 //! `health,doctors,book`; default all).
@@ -36,6 +37,7 @@ fn main() -> BenchResult<()> {
     let seconds: u64 = env_or("BENCH_SECONDS", 10)?;
     let warmup: u64 = env_or("BENCH_WARMUP_SECONDS", 2)?;
     let connections: usize = env_or("BENCH_CONNECTIONS", 64)?;
+    let few_connections: usize = env_or("BENCH_FEW_CONNECTIONS", 16)?;
     let book_connections: usize = env_or("BENCH_BOOK_CONNECTIONS", 16)?;
     let server_threads: usize = env_or("BENCH_SERVER_THREADS", 2)?;
     let client_threads: usize = env_or("BENCH_CLIENT_THREADS", 1)?;
@@ -98,11 +100,25 @@ fn main() -> BenchResult<()> {
         let auth = format!("Bearer {token}");
         if wanted("doctors") {
             let doctors_auth = auth.clone();
+            let doctors_path = path.clone();
             let doctors = load::run(addr, config(connections), move |_| {
-                Some(get(&path, Some(&doctors_auth)))
+                Some(get(&doctors_path, Some(&doctors_auth)))
             })
             .await?;
             record(&mut report, "backend_get_doctors", &doctors);
+            // The same load with fewer connections: less queueing in the closed loop, so the
+            // latency says more about the server than about the queue in front of it.
+            let doctors_auth = auth.clone();
+            let path = path.clone();
+            let few = load::run(addr, config(few_connections), move |_| {
+                Some(get(&path, Some(&doctors_auth)))
+            })
+            .await?;
+            record(
+                &mut report,
+                &format!("backend_get_doctors_c{few_connections}"),
+                &few,
+            );
         }
         if wanted("book") {
             let plan =
@@ -143,6 +159,15 @@ fn record(report: &mut Report, prefix: &str, run: &LoadReport) {
         run.cpu_us_per_request("sqlite"),
         run.cpu_us_per_request("client"),
     );
+    report.note(format!(
+        "{prefix}: this process kept {:.2} of {} cores busy; CPU per request: server {:.1} us, \
+         sqlite workers {:.1} us, load generator {:.1} us",
+        run.busy_cores(),
+        std::thread::available_parallelism().map_or(0, usize::from),
+        run.cpu_us_per_request("server"),
+        run.cpu_us_per_request("sqlite"),
+        run.cpu_us_per_request("client"),
+    ));
     if let Some(failure) = &run.first_failure {
         eprintln!("[backend] {prefix}: first failure: {failure}");
     }
