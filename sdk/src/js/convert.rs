@@ -1,6 +1,8 @@
-//! Moving values across the boundary: Rust values become plain JS objects through serde
-//! (`serde-wasm-bindgen`, JSON-compatible: maps as objects, `None` as `null`), JS arguments
-//! are read back the same way, and every failure becomes a `LifelineError`.
+//! Moving values across the boundary as JSON: Rust values are serialized with `serde_json` and
+//! parsed by the engine's `JSON.parse`; JS arguments go through `JSON.stringify` and back into
+//! the wire types with `serde_json`. The SDK already links `serde_json` and these very
+//! (de)serializers for its wire and storage formats, so the facade adds no second serde
+//! backend to the module. Every failure becomes a `LifelineError`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,14 +21,22 @@ pub(crate) type JsResult = Result<JsValue, JsValue>;
 
 /// Serializes `value` into a plain JS value.
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsResult {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| to_js_error(&Error::decode(format!("could not convert to js: {e}"))))
+    let text = serde_json::to_string(value)
+        .map_err(|e| to_js_error(&Error::decode(format!("could not convert to js: {e}"))))?;
+    js_sys::JSON::parse(&text)
 }
 
-/// Reads a JS argument as `T`; `what` names it in the error.
+/// Reads a JS argument as `T`; `what` names it in the error. `undefined` reads as `null`.
 pub(crate) fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(value)
+    let text = if value.is_undefined() {
+        "null".to_owned()
+    } else {
+        js_sys::JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| to_js_error(&Error::builder(format!("invalid {what}: not JSON"))))?
+    };
+    serde_json::from_slice(text.as_bytes())
         .map_err(|e| to_js_error(&Error::builder(format!("invalid {what}: {e}"))))
 }
 

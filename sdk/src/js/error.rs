@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
 
-use super::convert::millis;
+use super::convert::{millis, to_js};
 
 #[wasm_bindgen(typescript_custom_section)]
 const LIFELINE_ERROR_TS: &'static str = r#"
@@ -112,12 +112,8 @@ pub(crate) fn to_js_error(err: &Error) -> JsValue {
     if let Some(group) = err.circuit_group() {
         set(&js, "group", &JsValue::from_str(group.as_str()));
     }
-    if let Some(details) = err.details() {
-        if let Ok(details) =
-            serde::Serialize::serialize(details, &serde_wasm_bindgen::Serializer::json_compatible())
-        {
-            set(&js, "details", &details);
-        }
+    if let Some(details) = err.details().and_then(|d| to_js(d).ok()) {
+        set(&js, "details", &details);
     }
     if let Some(request_id) = err.request_id() {
         set(&js, "requestId", &JsValue::from_str(request_id));
