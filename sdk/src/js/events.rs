@@ -96,15 +96,14 @@ impl AsyncIter {
             }
             Promise::resolve(&iter_result(None))
         });
-        let this = iter.clone();
-        let itself = Closure::<dyn FnMut() -> JsValue>::new(move || this.clone().into());
         let _ = Reflect::set(&iter, &"next".into(), &next.into_js_value());
         let _ = Reflect::set(&iter, &"return".into(), &finish.into_js_value());
-        let _ = Reflect::set(
-            &iter,
-            &js_sys::Symbol::async_iterator().into(),
-            &itself.into_js_value(),
-        );
+        // `[Symbol.asyncIterator]()` must answer the iterator itself. `Object.prototype.valueOf`
+        // answers its `this`; a Rust closure holding the iterator would be a cycle through
+        // wasm memory that the garbage collector cannot see, keeping every iterator alive.
+        let value_of =
+            Reflect::get(&Object::new(), &"valueOf".into()).unwrap_or(JsValue::UNDEFINED);
+        let _ = Reflect::set(&iter, &js_sys::Symbol::async_iterator().into(), &value_of);
         iter.into()
     }
 }

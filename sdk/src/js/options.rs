@@ -73,15 +73,15 @@ pub struct RetryOptions {
     #[serde(default)]
     #[tsify(optional)]
     pub max_retries: Option<u32>,
-    /// First backoff ceiling. Default is 100.
+    /// First backoff ceiling (full jitter below it). Default is 200.
     #[serde(default)]
     #[tsify(optional)]
     pub backoff_base_ms: Option<f64>,
-    /// Largest backoff ceiling. Default is 5 000.
+    /// Largest backoff ceiling. Default is 30 000.
     #[serde(default)]
     #[tsify(optional)]
     pub backoff_cap_ms: Option<f64>,
-    /// Longest `Retry-After` honoured; a longer one stops retrying.
+    /// Longest `Retry-After` honoured; a longer one stops retrying. Default is 30 000.
     #[serde(default)]
     #[tsify(optional)]
     pub max_retry_after_ms: Option<f64>,
@@ -91,9 +91,9 @@ pub struct RetryOptions {
 #[derive(Debug, Clone, Deserialize, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryBudgetOptions {
-    /// Bucket size.
+    /// Bucket size. Default is 10.
     pub max_tokens: f64,
-    /// Tokens earned per successful call.
+    /// Tokens earned per successful call. Default is 0.1.
     pub token_ratio: f64,
 }
 

@@ -65,6 +65,22 @@ test("signs in as the demo patient", async () => {
   assert.equal(wrong.isOffline(), false);
 });
 
+test("events arrive through for await, and break unsubscribes", async () => {
+  const client = await newClient();
+  const events = client.events();
+  assert.equal(events[Symbol.asyncIterator](), events);
+  await client.auth.login(DEMO_PATIENT.email, DEMO_PATIENT.password);
+  let state;
+  for await (const e of events) {
+    if (e.type === "session_changed") {
+      state = e.state;
+      break;
+    }
+  }
+  assert.equal(state, "active");
+  assert.deepEqual(await events.next(), { done: true, value: undefined });
+});
+
 test("a read during an outage answers the cached copy with its age", async () => {
   const client = await newClient();
   await client.auth.login(DEMO_PATIENT.email, DEMO_PATIENT.password);
