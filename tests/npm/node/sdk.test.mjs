@@ -16,6 +16,14 @@ after(async () => {
   await backend?.stop();
 });
 
+async function until(check, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${check}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 let dbCounter = 0;
 async function newClient(extra = {}) {
   return LifelineClient.create({
@@ -100,7 +108,8 @@ test("a read during an outage answers the cached copy with its age", async () =>
     assert.equal(stale.freshness.state, "stale");
     assert.ok(stale.freshness.ageMs >= 20, `age ${stale.freshness.ageMs}`);
     assert.deepEqual(stale.value, fresh.value);
-    assert.ok(events.some((e) => e.type === "served_from_cache" && e.path === "/api/appointments"));
+    // Callbacks run on a later turn of the event loop than the read's answer.
+    await until(() => events.some((e) => e.type === "served_from_cache" && e.path === "/api/appointments"));
     assert.ok(events.some((e) => e.type === "retry_scheduled" && e.group === "appointments"));
 
     // A read with no cached copy has nothing to fall back on: the 503 arrives as an error.

@@ -83,8 +83,11 @@ test("a read during an outage answers the cached copy with its age", async () =>
       }
     });
     assert.deepEqual(error, { isError: true, lifeline: true, status: 503, retryable: true });
-    assert.ok(
-      await page.evaluate(() => window.lifeline.events.some((e) => e.type === "served_from_cache")),
+    // Callbacks run on the next turn of the event loop, after the read has resolved.
+    await page.waitForFunction(
+      () => window.lifeline.events.some((e) => e.type === "served_from_cache"),
+      null,
+      { timeout: 5000 },
     );
   } finally {
     await setChaos(backend.url, []);
