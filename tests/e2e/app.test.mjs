@@ -12,7 +12,10 @@ let browser;
 before(async () => { backend = await Backend.start(); });
 after(async () => { await backend?.close(); });
 beforeEach(async () => {
-  if (backend.proc.exitCode !== null) await backend.start();
+  if (!(await backend.healthy())) {
+    await backend.stop();
+    await backend.start();
+  }
   await backend.chaos([]);
   browser = await launchBrowser();
 });

@@ -66,12 +66,25 @@ export class Backend {
     throw new Error(`backend-mock did not start: ${this.log}`);
   }
 
+  /** Whether the process runs and answers `/health`. */
+  async healthy() {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return false;
+    try {
+      return (await fetch(`${this.url}/health`)).ok;
+    } catch (_) {
+      return false;
+    }
+  }
+
   async stop() {
-    if (!this.proc || this.proc.exitCode !== null) return;
-    const exited = new Promise((r) => this.proc.once('exit', r));
-    this.proc.kill('SIGTERM');
-    await Promise.race([exited, sleep(5_000).then(() => this.proc.kill('SIGKILL'))]);
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const proc = this.proc;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    // Graceful shutdown waits for the browser's open connections: do not wait for them.
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 2_000);
     await exited;
+    clearTimeout(timer);
   }
 
   async close() {
@@ -110,7 +123,7 @@ export async function launchBrowser() {
     serviceWorkers: 'allow',
   });
   const page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(20_000);
+  page.setDefaultTimeout(30_000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   return {

@@ -184,12 +184,21 @@ impl Api {
     }
 }
 
-/// The app's [`Api`], from context.
-pub fn api() -> Api {
-    expect_context::<StoredValue<Api, LocalStorage>>().get_value()
+thread_local! {
+    static API: std::cell::RefCell<Option<Api>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Puts `api` in context for every page.
+/// The app's [`Api`]. A page-wide value rather than a context: async blocks (event handlers,
+/// resource fetchers) run outside the reactive owner that a context lookup needs.
+///
+/// # Panics
+/// When called before [`provide_api`], which the root component does first.
+pub fn api() -> Api {
+    API.with(|a| a.borrow().clone())
+        .expect("api() used before provide_api()")
+}
+
+/// Makes `api` the app's [`Api`].
 pub fn provide_api(api: Api) {
-    provide_context(StoredValue::new_local(api));
+    API.with(|a| *a.borrow_mut() = Some(api));
 }

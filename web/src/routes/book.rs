@@ -25,6 +25,8 @@ fn local_storage() -> Option<web_sys::Storage> {
 
 thread_local! {
     static SENDING: Cell<bool> = const { Cell::new(false) };
+    // Page-wide like the Api: timers and async blocks run outside any reactive owner.
+    static DRAFT: Cell<Option<RwSignal<BookingDraft>>> = const { Cell::new(None) };
 }
 
 /// Restores the draft from `localStorage`, keeps it saved, counts a queued booking as
@@ -39,7 +41,7 @@ pub fn provide_booking() {
         stored.mark_queued();
     }
     let draft = RwSignal::new(stored);
-    provide_context(draft);
+    DRAFT.with(|d| d.set(Some(draft)));
     let status = api().status();
 
     Effect::new(move |_| {
@@ -71,9 +73,14 @@ pub fn provide_booking() {
     );
 }
 
-/// The booking draft, from context.
+/// The booking draft.
+///
+/// # Panics
+/// When called before [`provide_booking`], which the root component does first.
 pub fn use_booking() -> RwSignal<BookingDraft> {
-    expect_context::<RwSignal<BookingDraft>>()
+    DRAFT
+        .with(Cell::get)
+        .expect("use_booking() used before provide_booking()")
 }
 
 /// Sends the queued booking again, if there is one and no send is under way.
