@@ -9,7 +9,7 @@
 //! Around that pipeline sit the session layer (one refresh on 401, shared by every caller)
 //! and, for reads, the stale-if-error cache.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use lifeline_types::ErrorBody;
@@ -52,8 +52,15 @@ use crate::transport::{HttpRequest, HttpResponse, Method, Transport};
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Shared<Inner>,
 }
+
+// Browser futures and the outbox are single-threaded there; native clients are shared
+// across tokio tasks.
+#[cfg(not(target_arch = "wasm32"))]
+type Shared<T> = std::sync::Arc<T>;
+#[cfg(target_arch = "wasm32")]
+type Shared<T> = std::rc::Rc<T>;
 
 pub(crate) struct Inner {
     pub config: Config,
@@ -293,7 +300,7 @@ impl ClientBuilder {
             None => SplitMix64::from_entropy(),
         };
         Ok(Client {
-            inner: Arc::new(Inner {
+            inner: Shared::new(Inner {
                 config,
                 transport,
                 services,
@@ -527,6 +534,7 @@ impl Client {
             headers.push(("idempotency-key", key.clone()));
         }
         let mut attempt = 0u32;
+        let mut last_error: Option<Error> = None;
         loop {
             attempt += 1;
             let now = time::now();
@@ -538,7 +546,10 @@ impl Client {
                 Ok(permit) => permit,
                 Err(retry_in) => {
                     self.note_breaker(call.group, now);
-                    return Err(Error::circuit_open(call.group, Some(retry_in)));
+                    // When this call's own failures opened the breaker, the failure says
+                    // more than "circuit open"; later calls are refused as circuit open.
+                    return Err(last_error
+                        .unwrap_or_else(|| Error::circuit_open(call.group, Some(retry_in))));
                 }
             };
             self.note_breaker(call.group, now);
@@ -591,6 +602,7 @@ impl Client {
                 reason: error.to_string(),
             });
             time::sleep(delay).await;
+            last_error = Some(error);
         }
     }
 

@@ -23,7 +23,7 @@ use lifeline_sdk::policy::{Backoff, RetryPolicy};
 use lifeline_sdk::storage::Store;
 use lifeline_sdk::types::appointments::BookAppointment;
 use lifeline_sdk::types::AppointmentStatus;
-use lifeline_sdk::Event;
+use lifeline_sdk::{Event, SessionState};
 use proptest::prelude::*;
 use serde_json::json;
 use support::{drain_events, free_slots, register, start};
@@ -49,6 +49,7 @@ fn fault() -> impl Strategy<Value = Fault> {
 
 async fn scenario(bookings: usize, duplicate: bool, schedule: Vec<Fault>) {
     let server = start().await;
+    let store = Store::memory();
     let client = server
         .builder()
         .attempt_timeout(Duration::from_millis(300))
@@ -60,10 +61,14 @@ async fn scenario(bookings: usize, duplicate: bool, schedule: Vec<Fault>) {
             backoff: Backoff::new(Duration::from_millis(5), Duration::from_millis(40)).unwrap(),
             ..OutboxConfig::default()
         })
-        .store(Store::memory())
+        .store(store.clone())
         .build()
         .unwrap();
-    register(&client).await;
+    // Sign up with everyday timeouts (password hashing is slow in debug builds), then
+    // restore that session in the client under test.
+    let signup = server.builder().store(store).build().unwrap();
+    register(&signup).await;
+    assert_eq!(client.restore().await.unwrap(), SessionState::Active);
     let mut slots = free_slots(&client, bookings).await;
     if duplicate {
         // Two bookings of one slot: one must end in conflict, never both confirmed.

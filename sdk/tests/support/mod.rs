@@ -233,8 +233,9 @@ impl Server {
     pub fn builder(&self) -> ClientBuilder {
         Client::builder()
             .base_url(&self.url)
-            .attempt_timeout(Duration::from_millis(1500))
-            .call_timeout(Duration::from_secs(8))
+            // Generous: registration hashes a password, slow in debug builds on a busy machine.
+            .attempt_timeout(Duration::from_secs(5))
+            .call_timeout(Duration::from_secs(10))
             .retry_policy(RetryPolicy::default().with_max_retries(3).with_backoff(
                 Backoff::new(Duration::from_millis(20), Duration::from_millis(200)).unwrap(),
             ))
