@@ -229,6 +229,16 @@ impl Server {
             .unwrap()
     }
 
+    /// POSTs JSON straight to the server (the payment provider's side, for instance).
+    pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{}", self.url, path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A client with short timeouts and backoff, so the tests run in seconds.
     pub fn builder(&self) -> ClientBuilder {
         Client::builder()
