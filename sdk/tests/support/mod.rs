@@ -239,6 +239,28 @@ impl Server {
             .unwrap()
     }
 
+    /// The one-time code last mailed to `email` (dev mailbox).
+    pub async fn mailed_code(&self, email: &str) -> String {
+        let messages: Value = self
+            .http
+            .get(format!(
+                "{}/__dev/mailbox?email={}",
+                self.url,
+                email.replace('@', "%40").replace('+', "%2B")
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let body = messages[0]["body"].as_str().expect("a message was mailed");
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .expect("a 6-digit code")
+            .to_string()
+    }
+
     /// A client with short timeouts and backoff, so the tests run in seconds.
     pub fn builder(&self) -> ClientBuilder {
         Client::builder()
