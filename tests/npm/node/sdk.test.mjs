@@ -6,7 +6,13 @@ import { after, before, test } from "node:test";
 
 import { LifelineClient, isLifelineError } from "lifeline-sdk";
 
-import { DEMO_PATIENT, serverAppointments, setChaos, startBackend } from "../support/backend.mjs";
+import {
+  DEMO_PATIENT,
+  freePort,
+  serverAppointments,
+  setChaos,
+  startBackend,
+} from "../support/backend.mjs";
 
 let backend;
 before(async () => {
@@ -195,6 +201,34 @@ test("a booking queued during an outage syncs exactly once", async () => {
   const onServer = (await serverAppointments(backend.url)).filter((a) => a.slot_id === slot.id);
   assert.equal(onServer.length, 1, "exactly one appointment for the slot");
   assert.equal(onServer[0].status, "confirmed");
+});
+
+test("an unreachable server is offline and a hung one times out", async () => {
+  const nowhere = await LifelineClient.create({
+    baseUrl: `http://127.0.0.1:${await freePort()}`,
+    retry: { maxRetries: 0 },
+  });
+  const offline = await nowhere.hospitals.list().catch((e) => e);
+  assert.ok(isLifelineError(offline), `${offline}`);
+  assert.equal(offline.kind, "offline");
+  assert.equal(offline.isOffline(), true);
+  assert.equal(offline.isRetryable(), true);
+  assert.equal(offline.status, undefined);
+  assert.equal(await nowhere.probe(), false);
+
+  const client = await newClient({ attemptTimeoutMs: 200, callTimeoutMs: 500, retry: { maxRetries: 0 } });
+  await setChaos(backend.url, [{ prefix: "/api/hospitals", hang: true }]);
+  try {
+    const started = Date.now();
+    const hung = await client.hospitals.list().catch((e) => e);
+    assert.ok(isLifelineError(hung), `${hung}`);
+    assert.equal(hung.isTimeout(), true);
+    assert.equal(hung.kind, "timeout");
+    assert.ok(Date.now() - started < 2000, "the attempt timeout cut the hung request");
+  } finally {
+    await setChaos(backend.url, []);
+  }
+  assert.equal(await client.probe(), true);
 });
 
 test("invalid input is refused as a LifelineError", async () => {

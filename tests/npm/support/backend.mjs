@@ -10,7 +10,7 @@ const root = resolve(import.meta.dirname, "../../..");
 
 export const DEMO_PATIENT = { email: "patient@demo.lifeline", password: "demo-patient-pass" };
 
-function freePort() {
+export function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.unref();
