@@ -122,3 +122,29 @@ test('a booking made offline survives a reload and is booked exactly once', asyn
   assert.equal(mine.length, 1, 'exactly one appointment for the slot');
   assert.equal(mine[0].reason, 'follow-up, booked offline');
 });
+
+test('a booking draft survives a reload', async () => {
+  const { page } = browser;
+  await signIn(page, backend.url);
+  await page.getByRole('link', { name: 'Book' }).click();
+  await pickFirst(page, 'Hospital');
+  await page.getByRole('heading', { level: 2, name: 'Department', exact: true }).waitFor();
+  const summary = await page.getByTestId('draft-summary').innerText();
+  assert.ok(summary.length > 0);
+  await page.reload();
+  await page.getByRole('heading', { level: 2, name: 'Department', exact: true }).waitFor();
+  assert.equal(await page.getByTestId('draft-summary').innerText(), summary);
+});
+
+test('the status page shows the network, the session, each service and the queue', async () => {
+  const { page } = browser;
+  await signIn(page, backend.url);
+  await page.getByRole('link', { name: 'Status' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Status' }).waitFor();
+  assert.equal(await page.getByTestId('network').innerText(), 'online');
+  await page.getByTestId('session').getByText('active').waitFor();
+  await page.getByRole('row', { name: /appointments working/ }).waitFor();
+  await page.getByTestId('outbox').getByText('Nothing is waiting.').waitFor();
+  await page.getByTestId('sdk-outbox').waitFor({ state: 'attached' });
+  await page.getByText(/Using .* MB of .* available|does not report storage/).waitFor();
+});

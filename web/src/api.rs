@@ -168,6 +168,23 @@ impl Api {
             };
             status.session.set(Some(state));
         });
+        // The SDK's own drain triggers (online after a probe, page visible, a timer) for
+        // writes queued in its outbox; they live as long as the page.
+        if let Ok(guard) = self
+            .client
+            .install_sync_triggers(lifeline_sdk::outbox::triggers::TriggerConfig::default())
+        {
+            std::mem::forget(guard);
+        }
+        // A sync request (back online, the service worker's Background Sync) drains it too.
+        let client = self.client.clone();
+        Effect::new(move |_| {
+            status.sync_requests.track();
+            let client = client.clone();
+            leptos::task::spawn_local(async move {
+                let _ = client.sync_now().await;
+            });
+        });
         let client = self.client.clone();
         let _ = set_interval_with_handle(
             move || {

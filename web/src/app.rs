@@ -165,6 +165,31 @@ fn service_worker_container() -> Option<web_sys::ServiceWorkerContainer> {
     has.then(|| navigator.service_worker())
 }
 
+/// Asks the browser for a Background Sync under the outbox tag, so queued writes are sent
+/// when the connection returns even if the page is closed by then (where the browser has
+/// Background Sync; elsewhere the page's own triggers do it).
+pub fn request_background_sync() {
+    let Some(reg) = REGISTRATION.with(|r| r.borrow().clone()) else {
+        return;
+    };
+    let Ok(sync) = js_sys::Reflect::get(&reg, &JsValue::from_str("sync")) else {
+        return;
+    };
+    let register = js_sys::Reflect::get(&sync, &JsValue::from_str("register"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(register) = register {
+        if let Ok(promise) = register.call1(&sync, &JsValue::from_str("lifeline-outbox")) {
+            if let Ok(promise) = promise.dyn_into::<js_sys::Promise>() {
+                // Refused (permission, unsupported): the page's triggers remain.
+                let ignore = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {});
+                let _ = promise.catch(&ignore);
+                ignore.forget();
+            }
+        }
+    }
+}
+
 fn waiting_worker() -> Option<web_sys::ServiceWorker> {
     REGISTRATION.with(|r| r.borrow().as_ref().and_then(|reg| reg.waiting()))
 }

@@ -135,7 +135,8 @@ fn send_booking(draft: RwSignal<BookingDraft>) {
                     || e.is_retryable()
                     || e.is_auth_expired() =>
             {
-                d.mark_queued()
+                d.mark_queued();
+                crate::app::request_background_sync();
             }
             Err(e) => d.mark_rejected(UiError::from(e).to_string()),
         });

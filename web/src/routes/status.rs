@@ -6,9 +6,10 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api::api;
+use crate::api::UiError;
 use crate::routes::book::{retry_queued_booking, use_booking};
 use crate::state::booking::Submission;
-use crate::state::format::breaker_text;
+use crate::state::format::{breaker_text, entry_status_text};
 
 #[derive(Debug, Clone, PartialEq)]
 struct StorageInfo {
@@ -52,6 +53,30 @@ pub fn StatusPage() -> impl IntoView {
     let status = api().status();
     let draft = use_booking();
     let storage = LocalResource::new(storage_info);
+    let outbox = LocalResource::new(|| async {
+        let client = api().client().clone();
+        let user = client
+            .current_user()
+            .map(|u| u.id.to_string())
+            .unwrap_or_default();
+        client
+            .outbox()
+            .entries(&user)
+            .await
+            .map_err(|e| UiError::new(format!("the outbox could not be read: {e}")))
+    });
+    let sync = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = api().client().sync_now().await;
+            outbox.refetch();
+        });
+    };
+    let dismiss = move |id: String| {
+        leptos::task::spawn_local(async move {
+            let _ = api().client().outbox().dismiss(&id).await;
+            outbox.refetch();
+        });
+    };
     let persist = move |_| {
         leptos::task::spawn_local(async move {
             if let Ok(p) = window().navigator().storage().persist() {
@@ -96,6 +121,32 @@ pub fn StatusPage() -> impl IntoView {
                 _ => view! { <p data-testid="outbox">"Nothing is waiting."</p> }.into_any(),
             }
         }}
+        <h2>"Queued changes"</h2>
+        <Transition fallback=|| view! { <p>"Reading queued changes…"</p> }>
+            <ErrorBoundary fallback=move |e| crate::routes::error_view(e, move || outbox.refetch())>
+                {move || Suspend::new(async move {
+                    outbox.await.map(|entries| view! {
+                        <ul class="cards" data-testid="sdk-outbox">
+                            {entries.into_iter().map(|entry| {
+                                let id = entry.id.clone();
+                                let attention = entry.status.needs_attention();
+                                view! {
+                                    <li>
+                                        <strong>{entry.intent.kind()}</strong>
+                                        {format!(" · {} · {} attempt(s)", entry_status_text(&entry.status), entry.attempts)}
+                                        {entry.last_error.map(|e| view! { <span class="muted">{format!(" · last error: {e}")}</span> })}
+                                        {attention.then(|| view! {
+                                            <button class="secondary" on:click=move |_| dismiss(id.clone())>"Dismiss"</button>
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        <button on:click=sync>"Send queued changes now"</button>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
         <h2>"Storage"</h2>
         <Transition fallback=|| view! { <p>"Checking storage…"</p> }>
             {move || Suspend::new(async move {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use lifeline_sdk::outbox::EntryStatus;
 use lifeline_sdk::{BreakerStatus, Freshness};
 
 /// "just now", "1 minute ago", "12 minutes ago", "3 hours ago", "2 days ago".
@@ -40,6 +41,19 @@ pub fn breaker_text(status: BreakerStatus) -> String {
                 "paused after failures, next try in {} s",
                 retry_in.as_secs().max(1)
             )
+        }
+    }
+}
+
+/// A queued write's sync status in words, for the status page.
+pub fn entry_status_text(status: &EntryStatus) -> String {
+    match status {
+        EntryStatus::Queued => "waiting to sync".to_owned(),
+        EntryStatus::Sending => "sending".to_owned(),
+        EntryStatus::Confirmed { .. } => "saved on the server".to_owned(),
+        EntryStatus::Rejected { message, .. } => format!("refused by the server: {message}"),
+        EntryStatus::Conflict { .. } => {
+            "conflicts with a newer change; needs your attention".to_owned()
         }
     }
 }
@@ -102,6 +116,20 @@ mod tests {
             retry_in: Duration::from_millis(200),
         });
         assert_eq!(open, "paused after failures, next try in 1 s");
+    }
+
+    #[test]
+    fn entry_statuses_in_words() {
+        assert_eq!(entry_status_text(&EntryStatus::Queued), "waiting to sync");
+        let rejected = EntryStatus::Rejected {
+            status: 422,
+            code: "validation_failed".into(),
+            message: "date in the past".into(),
+        };
+        assert_eq!(
+            entry_status_text(&rejected),
+            "refused by the server: date in the past"
+        );
     }
 
     #[test]
