@@ -8,6 +8,7 @@ pub mod auth;
 pub mod chaos;
 pub mod db;
 pub mod error;
+pub mod etag;
 pub mod idempotency;
 pub mod mailbox;
 pub mod openapi;

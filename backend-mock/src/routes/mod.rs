@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         None => router.fallback(|| async { AppError::not_found("route") }),
     };
     router
+        .layer(axum::middleware::from_fn(crate::etag::conditional_get))
         .layer(axum::middleware::from_fn(crate::error::error_envelope))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
