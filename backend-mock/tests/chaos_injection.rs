@@ -293,6 +293,27 @@ async fn prefixes_and_methods_are_isolated() {
 }
 
 #[tokio::test]
+async fn payments_fail_while_the_rest_of_the_api_works() {
+    let server = Server::start().await;
+    server
+        .set(json!({"rules": [
+            {"prefix": "/api/payments", "status": 503, "retry_after": 30},
+            {"prefix": "/api", "latency_ms": 1},
+        ]}))
+        .await;
+    let res = server.get("/api/payments/status").await;
+    assert_eq!(res.headers()["retry-after"], "30");
+    assert_eq!(injected(res).await, Some(StatusCode::SERVICE_UNAVAILABLE));
+    let res = server.get("/api/hospitals").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(injected(res).await.is_none());
+    let snapshot = server.chaos().await;
+    assert_eq!(snapshot["rules"][0]["stats"]["errors"], 1);
+    assert_eq!(snapshot["rules"][1]["stats"]["matched"], 1);
+    assert_eq!(snapshot["rules"][1]["stats"]["errors"], 0);
+}
+
+#[tokio::test]
 async fn control_and_health_are_exempt_unless_named() {
     let server = Server::start().await;
     server
