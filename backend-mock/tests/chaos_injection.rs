@@ -70,9 +70,8 @@ impl Server {
 
 /// Whether a response was produced by the chaos layer (and has the project's error body).
 async fn injected(res: reqwest::Response) -> Option<StatusCode> {
-    if res.headers().get("x-chaos-injected").is_none() {
-        return None;
-    }
+    // Only the chaos layer sets this header.
+    res.headers().get("x-chaos-injected")?;
     let status = res.status();
     let body: Value = res.json().await.expect("chaos error has a json body");
     assert_eq!(body["error"]["code"], "chaos_injected", "{body}");
