@@ -43,7 +43,8 @@ pub struct LifelineClient {
 }
 
 /// The browser's outbox drain triggers (back online, page visible, a timer); `stop()`
-/// removes them.
+/// removes them, and so does the garbage collector once nothing references this object:
+/// keep it for as long as the triggers should run.
 #[wasm_bindgen]
 pub struct SyncTriggers {
     guard: Option<crate::outbox::triggers::TriggerGuard>,

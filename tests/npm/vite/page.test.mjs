@@ -144,3 +144,36 @@ test("a booking queued during an outage syncs exactly once", async () => {
   const onServer = (await serverAppointments(backend.url)).filter((a) => a.slot_id === slot.id);
   assert.equal(onServer.length, 1, "exactly one appointment for the slot");
 });
+
+test("the browser's drain triggers deliver a queued write without a manual sync", async () => {
+  const slot = await page.evaluate(async () => {
+    const c = window.lifeline.client;
+    const date = new Date(Date.now() + 3 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    for (const h of (await c.hospitals.list()).value) {
+      for (const d of (await c.appointments.departments(h.id)).value.filter((d) => d.fee_minor === 0)) {
+        for (const doc of (await c.appointments.doctors(d.id)).value) {
+          const free = (await c.appointments.availability(doc.id, date)).value.slots.find((s) => s.free);
+          if (free) return free;
+        }
+      }
+    }
+    return null;
+  });
+  assert.ok(slot, "a free slot");
+  const status = await page.evaluate(async (slotId) => {
+    const { client } = window.lifeline;
+    const entry = await client.outbox.enqueue({ type: "book_appointment", data: { slot_id: slotId } });
+    window.lifeline.triggers = client.installSyncTriggers(100);
+    try {
+      const late = new Promise((_, fail) =>
+        setTimeout(() => fail(new Error("not delivered within 10 s")), 10_000),
+      );
+      return await Promise.race([client.outbox.wait(entry.id), late]);
+    } finally {
+      window.lifeline.triggers.stop();
+    }
+  }, slot.id);
+  assert.equal(status.state, "confirmed");
+  const onServer = (await serverAppointments(backend.url)).filter((a) => a.slot_id === slot.id);
+  assert.equal(onServer.length, 1);
+});
