@@ -32,30 +32,48 @@
 //!
 //! Polly's standard pipeline (10% of at least 100 calls over 30 s) is made for servers that
 //! make thousands of calls a minute; one phone makes a few, so it would never open. Lifeline
-//! opens at **50% failures over 10 s with at least 5 calls, or 5 consecutive failures**,
-//! breaks for **5 s, doubling on each failed probe up to 60 s**, with break jitter 0.5 and a
-//! 10 s probe timeout (the attempt timeout). Opening is cheap for the user (they see cached
-//! data and a "service is having trouble" banner), while hammering a failing hospital
-//! backend from every ward's phones is not.
+//! opens at **2 failures in a row** (or 50% failures over 10 s with at least 5 calls, or
+//! `consecutive_network_failures` unreachable-host errors in a row when the 5xx rule is
+//! raised), and breaks for **a span drawn from [60 s, 90 s]** (90 s with break jitter 1/3),
+//! again after every failed probe, with a 10 s probe timeout (the attempt timeout). Opening
+//! costs the user little (cached data with its age and a "service is having trouble"
+//! banner, writes kept in the outbox), while hammering a failing hospital backend from every
+//! ward's phones does not.
 //!
-//! Why these numbers: five consecutive failures is one more than the 4 attempts of a call
-//! with the default 3 retries, so one unlucky call never opens the breaker on its own but a
-//! second failing call does. The herd simulation in the bench crate (10,000 instances,
-//! 1 read / 10 s and 1 write / 60 s each, a 60 s outage) measured, for the alternatives:
+//! Why these numbers. The goal is at most 2 attempts per client per minute of a full outage
+//! with no wave after it (the busiest second of the 10 s after recovery at most 1.5× the
+//! normal rate). Every client's attempts in an outage are its detection plus its probes:
+//! - detection costs 2 attempts, the failing call and its one retry. One retry of a single
+//!   failure (a lost answer, a 429, one bad replica) is what retries are for, so the breaker
+//!   must not open on one failure; opening on the second makes the other retries of that
+//!   call, and every call after it, free.
+//! - that leaves no probe inside the first minute, so the first break is at least 60 s.
+//!   Independent clients cannot do better: a client that sees recovery within `r` seconds
+//!   must probe at least every `r` seconds, `60 / r` probes a minute on top of detection.
+//! - jitter spreads the ends of the breaks, the probes and the outbox deliveries that follow
+//!   over 30 s, so recovery has no wave. A growing break would only lengthen recovery from
+//!   long outages; the 90 s cap already keeps a long outage near one probe a minute.
 //!
-//! | setting | attempts / client / min in outage | peak after recovery | 99% recovered after |
-//! | --- | --- | --- | --- |
-//! | defaults (jitter 0.5, max 60 s) | 7.9 | 1.29× | 40 s |
-//! | no break jitter | 7.6 | 1.39× | 50 s |
-//! | break jitter 0.25 | 7.9 | 1.49× | 40 s |
-//! | break jitter 0.75 | 8.0 | 1.14× | 57 s |
-//! | max break 30 s | 7.9 | 1.31× | 30 s |
-//! | max break 30 s, 5-min outage | 3.5 | 1.64× | 33 s |
-//! | defaults, 5-min outage | 2.6 | 1.48× | 60 s |
+//! The herd simulation in the bench crate (10,000 instances, 1 read / 10 s and 1 write / 60 s
+//! each, half connection errors and half 503s, the client's real retry, budget, breaker and
+//! outbox behaviour) measured:
 //!
-//! Most of the outage load in a one-minute outage is detection (the first failing call's
-//! retries, then a probe per break); in long outages it falls towards one probe per
-//! `max_break_duration`. Longer breaks cost recovery time, shorter ones load and waves.
+//! | setting | outage | attempts / client / min | peak 10 s / 120 s | 99% reads back | 99% writes delivered |
+//! | --- | --- | --- | --- | --- | --- |
+//! | defaults (2 in a row, [60, 90] s) | 60 s | 2.0 | 0.30× / 1.36× | 40 s | 37 s |
+//! | defaults | 10 s | 12 | 0.07× / 1.35× | 90 s | 81 s |
+//! | defaults | 5 min | 1.1 | 0.75× / 1.36× | 90 s | 222 s |
+//! | [60, 80] s | 60 s | 2.0 | 0.48× / 1.52× | 30 s | 27 s |
+//! | [59.5, 85] s | 60 s | 2.0 | 0.38× / 1.29× | 40 s | 32 s |
+//! | no break jitter (90 s) | 60 s | 2.0 | 1.59× (120 s) | | |
+//! | open on 1 failure, [30, 50] s | 60 s | 2.0 | 0.05× / 1.35× | 49 s | 46 s |
+//! | 2 in a row, [15, 30] s | 60 s | 3.3 | 0.61× / 1.31× | 33 s | 47 s |
+//! | earlier defaults (5 in a row, 5 s doubling to 60 s) | 60 s | 6.8 | 0.35× / 1.22× | 40 s | 109 s |
+//!
+//! The price is the short outage: a 10 s outage leaves reads stale for up to 90 s. Opening
+//! on one failure would halve detection but make every retry after a single failure
+//! impossible. Writes in long outages wait for the outbox's own backoff (up to 5 min), which
+//! counts refused deliveries as attempts.
 //!
 //! # Events
 //!
@@ -103,9 +121,10 @@ pub enum BreakerConfigError {
 ///
 /// Serialized with durations in milliseconds:
 /// `{"failure_ratio":0.5,"window_ms":10000,"buckets":10,"min_throughput":5,
-/// "consecutive_failures":5,"break_duration_ms":5000,"max_break_duration_ms":60000,
-/// "break_growth":2.0,"break_jitter":0.5,"probe_timeout_ms":10000}`; missing fields take
-/// these defaults. `consecutive_failures: 0` turns the consecutive rule off.
+/// "consecutive_failures":2,"consecutive_network_failures":2,"break_duration_ms":90000,
+/// "max_break_duration_ms":90000,"break_growth":2.0,"break_jitter":0.3333333333333333,
+/// "probe_timeout_ms":10000}`; missing fields take these defaults. `consecutive_failures: 0`
+/// (or `consecutive_network_failures: 0`) turns that consecutive rule off.
 ///
 /// # Examples
 ///
@@ -118,7 +137,7 @@ pub enum BreakerConfigError {
 ///     .break_duration(Duration::from_secs(2))
 ///     .build()?;
 /// assert_eq!(config.failure_ratio(), 0.25);
-/// assert_eq!(config.max_break_duration(), Duration::from_secs(60));
+/// assert_eq!(config.max_break_duration(), Duration::from_secs(90));
 /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -136,6 +155,7 @@ struct RawBreakerConfig {
     buckets: u32,
     min_throughput: u32,
     consecutive_failures: u32,
+    consecutive_network_failures: u32,
     #[serde(rename = "break_duration_ms", with = "super::millis")]
     break_duration: Duration,
     #[serde(rename = "max_break_duration_ms", with = "super::millis")]
@@ -153,11 +173,12 @@ impl Default for RawBreakerConfig {
             window: Duration::from_secs(10),
             buckets: 10,
             min_throughput: 5,
-            consecutive_failures: 5,
-            break_duration: Duration::from_secs(5),
-            max_break_duration: Duration::from_secs(60),
+            consecutive_failures: 2,
+            consecutive_network_failures: 2,
+            break_duration: Duration::from_secs(90),
+            max_break_duration: Duration::from_secs(90),
             break_growth: 2.0,
-            break_jitter: 0.5,
+            break_jitter: 1.0 / 3.0,
             probe_timeout: Duration::from_secs(10),
         }
     }
@@ -276,20 +297,34 @@ impl BreakerConfig {
         self.raw.min_throughput
     }
 
-    /// Failures in a row that open the breaker (0 = rule off). Default is 5.
+    /// Failures in a row that open the breaker (0 = rule off). Default is 2.
     ///
     /// # Examples
     ///
     /// ```
     /// use lifeline_sdk::policy::BreakerConfig;
     ///
-    /// assert_eq!(BreakerConfig::default().consecutive_failures(), 5);
+    /// assert_eq!(BreakerConfig::default().consecutive_failures(), 2);
     /// ```
     pub fn consecutive_failures(&self) -> u32 {
         self.raw.consecutive_failures
     }
 
-    /// The first break. Default is 5 s.
+    /// Network-level failures in a row (no HTTP answer: connection refused or reset, DNS,
+    /// offline) that open the breaker (0 = rule off). Default is 2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().consecutive_network_failures(), 2);
+    /// ```
+    pub fn consecutive_network_failures(&self) -> u32 {
+        self.raw.consecutive_network_failures
+    }
+
+    /// The first break. Default is 90 s.
     ///
     /// # Examples
     ///
@@ -297,13 +332,13 @@ impl BreakerConfig {
     /// use std::time::Duration;
     /// use lifeline_sdk::policy::BreakerConfig;
     ///
-    /// assert_eq!(BreakerConfig::default().break_duration(), Duration::from_secs(5));
+    /// assert_eq!(BreakerConfig::default().break_duration(), Duration::from_secs(90));
     /// ```
     pub fn break_duration(&self) -> Duration {
         self.raw.break_duration
     }
 
-    /// The longest break. Default is 60 s.
+    /// The longest break. Default is 90 s.
     ///
     /// # Examples
     ///
@@ -311,7 +346,7 @@ impl BreakerConfig {
     /// use std::time::Duration;
     /// use lifeline_sdk::policy::BreakerConfig;
     ///
-    /// assert_eq!(BreakerConfig::default().max_break_duration(), Duration::from_secs(60));
+    /// assert_eq!(BreakerConfig::default().max_break_duration(), Duration::from_secs(90));
     /// ```
     pub fn max_break_duration(&self) -> Duration {
         self.raw.max_break_duration
@@ -330,14 +365,15 @@ impl BreakerConfig {
         self.raw.break_growth
     }
 
-    /// Largest share a break is shortened by at random. Default is 0.5.
+    /// Largest share a break is shortened by at random. Default is 1/3 (a 90 s break is
+    /// drawn from `[60 s, 90 s]`).
     ///
     /// # Examples
     ///
     /// ```
     /// use lifeline_sdk::policy::BreakerConfig;
     ///
-    /// assert_eq!(BreakerConfig::default().break_jitter(), 0.5);
+    /// assert_eq!(BreakerConfig::default().break_jitter(), 1.0 / 3.0);
     /// ```
     pub fn break_jitter(&self) -> f64 {
         self.raw.break_jitter
@@ -367,10 +403,14 @@ impl BreakerConfig {
     /// use std::time::Duration;
     /// use lifeline_sdk::policy::BreakerConfig;
     ///
-    /// let c = BreakerConfig::default();
+    /// let c = BreakerConfig::builder()
+    ///     .break_duration(Duration::from_secs(5))
+    ///     .max_break_duration(Duration::from_secs(60))
+    ///     .build()?;
     /// assert_eq!(c.grown_break(0), Duration::from_secs(5));
     /// assert_eq!(c.grown_break(2), Duration::from_secs(20));
     /// assert_eq!(c.grown_break(10), Duration::from_secs(60));
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
     /// ```
     pub fn grown_break(&self, opens: u32) -> Duration {
         let factor = self.raw.break_growth.powi(opens.min(64) as i32);
@@ -449,7 +489,7 @@ impl BreakerConfigBuilder {
         self
     }
 
-    /// Failures in a row that open the breaker; 0 turns the rule off. Default is 5.
+    /// Failures in a row that open the breaker; 0 turns the rule off. Default is 2.
     ///
     /// # Examples
     ///
@@ -465,7 +505,24 @@ impl BreakerConfigBuilder {
         self
     }
 
-    /// The first break. Default is 5 s.
+    /// Network-level failures in a row that open the breaker; 0 turns the rule off.
+    /// Default is 2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().consecutive_network_failures(1).build()?;
+    /// assert_eq!(c.consecutive_network_failures(), 1);
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn consecutive_network_failures(mut self, failures: u32) -> Self {
+        self.raw.consecutive_network_failures = failures;
+        self
+    }
+
+    /// The first break. Default is 90 s.
     ///
     /// # Examples
     ///
@@ -482,7 +539,7 @@ impl BreakerConfigBuilder {
         self
     }
 
-    /// The longest break. Default is 60 s.
+    /// The longest break. Default is 90 s.
     ///
     /// # Examples
     ///
@@ -515,7 +572,7 @@ impl BreakerConfigBuilder {
         self
     }
 
-    /// Largest share a break is shortened by at random, in `[0, 1)`. Default is 0.5.
+    /// Largest share a break is shortened by at random, in `[0, 1)`. Default is 1/3.
     ///
     /// # Examples
     ///
@@ -623,6 +680,8 @@ impl BreakerState {
 ///
 /// let r = TransitionReason::ConsecutiveFailures { failures: 5 };
 /// assert_eq!(r.to_string(), "5 failures in a row");
+/// let r = TransitionReason::ConsecutiveNetworkFailures { failures: 2 };
+/// assert_eq!(r.to_string(), "2 network failures in a row");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -638,6 +697,12 @@ pub enum TransitionReason {
     /// Too many failures in a row.
     #[error("{failures} failures in a row")]
     ConsecutiveFailures {
+        /// The run length.
+        failures: u32,
+    },
+    /// Too many network-level failures (no HTTP answer at all) in a row.
+    #[error("{failures} network failures in a row")]
+    ConsecutiveNetworkFailures {
         /// The run length.
         failures: u32,
     },
@@ -668,7 +733,7 @@ pub enum TransitionReason {
 ///
 /// let mut breaker = CircuitBreaker::with_seed(BreakerConfig::default(), 1);
 /// let now = Duration::from_secs(1);
-/// for _ in 0..5 {
+/// for _ in 0..2 {
 ///     let permit = breaker.try_acquire(now).unwrap();
 ///     breaker.record(now, permit, &Outcome::Network);
 /// }
@@ -780,7 +845,7 @@ struct Bucket {
 ///
 /// let mut breaker = CircuitBreaker::with_seed(BreakerConfig::default(), 7);
 /// let t0 = Duration::from_secs(100);
-/// for _ in 0..5 {
+/// for _ in 0..2 {
 ///     let permit = breaker.try_acquire(t0).unwrap();
 ///     breaker.record(t0, permit, &Outcome::status(503));
 /// }
@@ -804,6 +869,8 @@ pub struct CircuitBreaker {
     /// Opens since the breaker last closed: the exponent of the break growth.
     opens: u32,
     consecutive_failures: u32,
+    /// The run of network-level failures (a failure with an HTTP answer ends it).
+    consecutive_network_failures: u32,
     buckets: Vec<Bucket>,
     bucket_nanos: u64,
     /// The latest end of a `Retry-After` seen on a failure while closed.
@@ -857,6 +924,7 @@ impl CircuitBreaker {
             epoch: 0,
             opens: 0,
             consecutive_failures: 0,
+            consecutive_network_failures: 0,
             buckets: vec![Bucket::default(); buckets as usize],
             bucket_nanos: u64::try_from(bucket_nanos).unwrap_or(u64::MAX),
             retry_after_until: None,
@@ -909,11 +977,11 @@ impl CircuitBreaker {
     /// use lifeline_sdk::policy::{BreakerConfig, BreakerState, CircuitBreaker, Outcome};
     ///
     /// let mut b = CircuitBreaker::with_seed(BreakerConfig::default(), 3);
-    /// for _ in 0..5 {
+    /// for _ in 0..2 {
     ///     let p = b.try_acquire(Duration::ZERO).unwrap();
     ///     b.record(Duration::ZERO, p, &Outcome::Timeout);
     /// }
-    /// b.advance(Duration::from_secs(60));
+    /// b.advance(Duration::from_secs(90));
     /// let last = b.take_transitions().pop().unwrap();
     /// assert_eq!(last.to, BreakerState::HalfOpen);
     /// ```
@@ -1016,17 +1084,31 @@ impl CircuitBreaker {
             Inner::Closed => {
                 if !failure {
                     self.consecutive_failures = 0;
+                    self.consecutive_network_failures = 0;
                     self.count(now, false);
                     return;
                 }
                 self.consecutive_failures += 1;
+                if matches!(outcome, Outcome::Network) {
+                    self.consecutive_network_failures += 1;
+                } else {
+                    self.consecutive_network_failures = 0;
+                }
                 if let Some(ra) = outcome.retry_after() {
                     let until = now.saturating_add(ra.min(self.config.max_break_duration()));
                     self.retry_after_until = self.retry_after_until.max(Some(until));
                 }
                 let (calls, failures) = self.count(now, true);
                 let threshold = self.config.consecutive_failures();
-                if threshold > 0 && self.consecutive_failures >= threshold {
+                let network_threshold = self.config.consecutive_network_failures();
+                if network_threshold > 0 && self.consecutive_network_failures >= network_threshold {
+                    let failures = self.consecutive_network_failures;
+                    self.open(
+                        now,
+                        TransitionReason::ConsecutiveNetworkFailures { failures },
+                        None,
+                    );
+                } else if threshold > 0 && self.consecutive_failures >= threshold {
                     let failures = self.consecutive_failures;
                     self.open(
                         now,
@@ -1091,7 +1173,7 @@ impl CircuitBreaker {
     /// use lifeline_sdk::policy::{BreakerState, CircuitBreaker, Outcome};
     ///
     /// let mut b = CircuitBreaker::default();
-    /// for _ in 0..5 {
+    /// for _ in 0..2 {
     ///     let p = b.try_acquire(Duration::ZERO).unwrap();
     ///     b.record(Duration::ZERO, p, &Outcome::Network);
     /// }
@@ -1141,6 +1223,7 @@ impl CircuitBreaker {
     fn clear_window(&mut self) {
         self.buckets.fill(Bucket::default());
         self.consecutive_failures = 0;
+        self.consecutive_network_failures = 0;
     }
 
     fn open(&mut self, now: Duration, reason: TransitionReason, retry_after: Option<Duration>) {
@@ -1197,8 +1280,17 @@ mod tests {
         Duration::from_secs(n)
     }
 
+    /// The mechanism under test without jitter: 5 failures in a row open it (the network
+    /// rule off), breaks of 5 s doubling to 60 s.
     fn no_jitter() -> BreakerConfig {
-        BreakerConfig::builder().break_jitter(0.0).build().unwrap()
+        BreakerConfig::builder()
+            .break_jitter(0.0)
+            .consecutive_failures(5)
+            .consecutive_network_failures(0)
+            .break_duration(secs(5))
+            .max_break_duration(secs(60))
+            .build()
+            .unwrap()
     }
 
     /// Acquires and records `outcome` at the clock's time; panics if rejected.
@@ -1221,6 +1313,7 @@ mod tests {
         let config = BreakerConfig::builder()
             .break_jitter(0.0)
             .consecutive_failures(0)
+            .break_duration(secs(5))
             .min_throughput(6)
             .build()
             .unwrap();
@@ -1263,6 +1356,7 @@ mod tests {
         let config = BreakerConfig::builder()
             .break_jitter(0.0)
             .consecutive_failures(0)
+            .consecutive_network_failures(0)
             .build()
             .unwrap();
         let mut b = CircuitBreaker::with_seed(config, 1);
@@ -1287,6 +1381,7 @@ mod tests {
     fn opens_on_consecutive_failures_at_low_traffic() {
         let config = BreakerConfig::builder()
             .break_jitter(0.0)
+            .consecutive_failures(5)
             .min_throughput(100)
             .build()
             .unwrap();
@@ -1509,7 +1604,14 @@ mod tests {
 
     #[test]
     fn break_jitter_spreads_breaks_below_the_grown_value() {
-        let config = BreakerConfig::default();
+        let config = BreakerConfig::builder()
+            .break_jitter(0.5)
+            .consecutive_failures(5)
+            .consecutive_network_failures(0)
+            .break_duration(secs(5))
+            .max_break_duration(secs(60))
+            .build()
+            .unwrap();
         let mut breaks = Vec::new();
         for seed in 0..500 {
             let mut b = CircuitBreaker::with_seed(config, seed);
@@ -1545,15 +1647,68 @@ mod tests {
         let json = serde_json::to_string(&BreakerConfig::default()).unwrap();
         assert_eq!(
             json,
-            r#"{"failure_ratio":0.5,"window_ms":10000,"buckets":10,"min_throughput":5,"consecutive_failures":5,"break_duration_ms":5000,"max_break_duration_ms":60000,"break_growth":2.0,"break_jitter":0.5,"probe_timeout_ms":10000}"#
+            r#"{"failure_ratio":0.5,"window_ms":10000,"buckets":10,"min_throughput":5,"consecutive_failures":2,"consecutive_network_failures":2,"break_duration_ms":90000,"max_break_duration_ms":90000,"break_growth":2.0,"break_jitter":0.3333333333333333,"probe_timeout_ms":10000}"#
         );
         let c: BreakerConfig = serde_json::from_str(r#"{"min_throughput":20}"#).unwrap();
         assert_eq!(c.min_throughput(), 20);
         assert!(serde_json::from_str::<BreakerConfig>(r#"{"break_jitter":1.0}"#).is_err());
         assert!(serde_json::from_str::<BreakerConfig>(r#"{"buckets":0}"#).is_err());
         assert!(
-            serde_json::from_str::<BreakerConfig>(r#"{"break_duration_ms":90000}"#).is_err(),
+            serde_json::from_str::<BreakerConfig>(r#"{"break_duration_ms":120000}"#).is_err(),
             "break above the maximum"
         );
+    }
+
+    #[test]
+    fn network_failures_open_sooner_than_answers_and_an_answer_ends_their_run() {
+        let config = BreakerConfig::builder()
+            .break_jitter(0.0)
+            .consecutive_failures(4)
+            .consecutive_network_failures(2)
+            .min_throughput(100)
+            .build()
+            .unwrap();
+        let mut b = CircuitBreaker::with_seed(config, 1);
+        let clock = FakeClock::new();
+        // A 503 between two unreachable-host errors: the host answered, no network run.
+        call(&mut b, &clock, Outcome::Network);
+        call(&mut b, &clock, Outcome::status(503));
+        call(&mut b, &clock, Outcome::Network);
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        // A success ends every run.
+        call(&mut b, &clock, Outcome::Success);
+        call(&mut b, &clock, Outcome::Network);
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        call(&mut b, &clock, Outcome::Network);
+        assert!(matches!(b.state(clock.now()), BreakerState::Open { .. }));
+        assert_eq!(
+            b.take_transitions()[0].reason,
+            TransitionReason::ConsecutiveNetworkFailures { failures: 2 }
+        );
+    }
+
+    #[test]
+    fn defaults_retry_one_failure_and_then_break_past_a_one_minute_outage() {
+        let mut opened = Vec::new();
+        for seed in 0..200 {
+            let mut b = CircuitBreaker::with_seed(BreakerConfig::default(), seed);
+            let clock = FakeClock::starting_at(secs(10));
+            // One failure leaves the breaker closed: the call's retry goes out.
+            call(&mut b, &clock, Outcome::status(503));
+            assert_eq!(b.state(clock.now()), BreakerState::Closed);
+            call(&mut b, &clock, Outcome::Network);
+            let until = open_until(&b, clock.now());
+            // No probe inside a one-minute outage, and never more than 90 s of break.
+            assert!(until - clock.now() >= secs(60), "{until:?}");
+            assert!(until - clock.now() <= secs(90), "{until:?}");
+            opened.push(until);
+            // A failed probe breaks again for the same span (the cap), a good one closes.
+            clock.set(until);
+            call(&mut b, &clock, Outcome::Timeout);
+            let again = open_until(&b, clock.now()) - clock.now();
+            assert!((secs(60)..=secs(90)).contains(&again), "{again:?}");
+        }
+        let distinct: std::collections::BTreeSet<_> = opened.iter().collect();
+        assert!(distinct.len() > 190, "breaks differ between clients");
     }
 }
