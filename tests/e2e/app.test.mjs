@@ -148,3 +148,29 @@ test('the status page shows the network, the session, each service and the queue
   await page.getByTestId('sdk-outbox').waitFor({ state: 'attached' });
   await page.getByText(/Using .* MB of .* available|does not report storage/).waitFor();
 });
+
+test('a licence number is verified against the registry', async () => {
+  const { page } = browser;
+  const entries = await backend.apiGet('/api/registry/search?q=a');
+  const list = Array.isArray(entries) ? entries : entries.items || entries.results;
+  assert.ok(list.length > 0, 'the demo registry has entries');
+  await page.goto(`${backend.url}/registry`);
+  await page.getByLabel('Licence number').fill(list[0].license_number);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('verification').getByText(list[0].full_name, { exact: false }).waitFor();
+  await page.getByLabel('Licence number').fill('NO-SUCH-LICENCE');
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('verification').getByText('No licence with this number is registered.').waitFor();
+});
+
+test('a pharmacy is found and nominated', async () => {
+  const { page } = browser;
+  await signIn(page, backend.url);
+  await page.getByRole('link', { name: 'Pharmacies' }).click();
+  const first = page.getByTestId('pharmacies').locator('li').first();
+  await first.waitFor();
+  const name = await first.locator('strong').innerText();
+  await first.getByRole('button', { name: 'Nominate' }).click();
+  await page.getByRole('status').getByText(`${name} is now your pharmacy.`).waitFor();
+  await page.getByTestId('nominated').getByText(name).waitFor();
+});

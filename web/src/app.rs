@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api::{api, provide_api, Api};
-use crate::routes::{appointments, book, home, login, prescriptions, status};
+use crate::routes::{appointments, book, home, login, pharmacies, prescriptions, registry, status};
 use crate::state::banner::{banner, Conditions};
 
 /// The root component.
@@ -37,6 +37,11 @@ pub fn App(api: Api) -> impl IntoView {
                     <Route path=path!("/login") view=login::Login />
                     <Route path=path!("/register") view=login::Register />
                     <Route path=path!("/status") view=status::StatusPage />
+                    <Route path=path!("/registry") view=registry::Registry />
+                    <Route
+                        path=path!("/pharmacies")
+                        view=|| view! { <RequireAuth><pharmacies::Pharmacies /></RequireAuth> }
+                    />
                     <Route path=path!("/") view=|| view! { <RequireAuth><home::Home /></RequireAuth> } />
                     <Route path=path!("/book") view=|| view! { <RequireAuth><book::Book /></RequireAuth> } />
                     <Route
@@ -64,7 +69,9 @@ fn Nav() -> impl IntoView {
                 <A href="/book">"Book"</A>
                 <A href="/appointments">"Appointments"</A>
                 <A href="/prescriptions">"Prescriptions"</A>
+                <A href="/pharmacies">"Pharmacies"</A>
             </Show>
+            <A href="/registry">"Registry"</A>
             <A href="/status">"Status"</A>
         </nav>
     }

@@ -4,7 +4,9 @@ pub mod appointments;
 pub mod book;
 pub mod home;
 pub mod login;
+pub mod pharmacies;
 pub mod prescriptions;
+pub mod registry;
 pub mod status;
 
 use leptos::prelude::*;
