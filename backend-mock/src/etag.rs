@@ -7,7 +7,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 
@@ -28,8 +28,11 @@ pub async fn conditional_get(req: Request, next: Next) -> Response {
     let bytes: Bytes = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(err) => {
-            tracing::warn!(error = %err, "response body failed while tagging it");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            // Pass the failure on as it was (a body that fails makes hyper drop the
+            // connection, which is what the chaos layer's `drop` relies on): never turn it
+            // into an answer the client could mistake for the server's.
+            let failed = futures::stream::once(async move { Err::<Bytes, _>(err) });
+            return Response::from_parts(parts, Body::from_stream(failed));
         }
     };
     if bytes.len() > MAX_TAGGED_BODY {

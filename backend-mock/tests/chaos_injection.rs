@@ -201,6 +201,23 @@ async fn drop_closes_the_connection_without_a_response() {
     assert_eq!(server.chaos().await["rules"][0]["stats"]["drops"], 2);
 }
 
+/// The API's own layers (the ETag layer buffers GET bodies) must pass a dropped connection on
+/// as a dropped connection, never as an answer such as a 500.
+#[tokio::test]
+async fn drop_on_an_api_get_stays_a_network_error() {
+    let server = Server::start().await;
+    server
+        .set(json!({"rules": [{"prefix": "/api/hospitals", "drop": true}]}))
+        .await;
+    let err = server
+        .client
+        .get(server.url("/api/hospitals"))
+        .send()
+        .await
+        .expect_err("a dropped connection is a network error");
+    assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
+}
+
 #[tokio::test]
 async fn hang_outlasts_the_client_timeout() {
     let server = Server::start().await;
