@@ -174,3 +174,21 @@ test('a pharmacy is found and nominated', async () => {
   await page.getByRole('status').getByText(`${name} is now your pharmacy.`).waitFor();
   await page.getByTestId('nominated').getByText(name).waitFor();
 });
+
+test('medical records open with the emailed one-time code, and a wrong code is explained', async () => {
+  const { page } = browser;
+  await signIn(page, backend.url);
+  await page.getByRole('link', { name: 'Records' }).click();
+  await page.getByRole('button', { name: 'Email me a code' }).click();
+  await page.getByLabel('The 6-digit code from the email').waitFor();
+  const mail = await (await fetch(`${backend.url}/__dev/mailbox?email=patient%40demo.lifeline`)).json();
+  const code = mail[0].body.match(/\b(\d{6})\b/)[1];
+  const wrong = code === '000000' ? '111111' : '000000';
+  await page.getByLabel('The 6-digit code from the email').fill(wrong);
+  await page.getByRole('button', { name: 'Open my records' }).click();
+  await page.getByRole('alert').getByText(/That code is not right/).waitFor();
+  await page.getByLabel('The 6-digit code from the email').fill(code);
+  await page.getByRole('button', { name: 'Open my records' }).click();
+  await page.getByRole('heading', { level: 2, name: 'Conditions' }).waitFor();
+  await page.getByTestId('conditions').waitFor({ state: 'attached' });
+});

@@ -10,7 +10,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api::{api, provide_api, Api};
-use crate::routes::{appointments, book, home, login, pharmacies, prescriptions, registry, status};
+use crate::routes::{
+    appointments, book, home, login, pharmacies, prescriptions, records, registry, status,
+};
 use crate::state::banner::{banner, Conditions};
 
 /// The root component.
@@ -38,6 +40,10 @@ pub fn App(api: Api) -> impl IntoView {
                     <Route path=path!("/register") view=login::Register />
                     <Route path=path!("/status") view=status::StatusPage />
                     <Route path=path!("/registry") view=registry::Registry />
+                    <Route
+                        path=path!("/records")
+                        view=|| view! { <RequireAuth><records::Records /></RequireAuth> }
+                    />
                     <Route
                         path=path!("/pharmacies")
                         view=|| view! { <RequireAuth><pharmacies::Pharmacies /></RequireAuth> }
@@ -69,6 +75,7 @@ fn Nav() -> impl IntoView {
                 <A href="/book">"Book"</A>
                 <A href="/appointments">"Appointments"</A>
                 <A href="/prescriptions">"Prescriptions"</A>
+                <A href="/records">"Records"</A>
                 <A href="/pharmacies">"Pharmacies"</A>
             </Show>
             <A href="/registry">"Registry"</A>

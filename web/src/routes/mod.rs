@@ -6,6 +6,7 @@ pub mod home;
 pub mod login;
 pub mod pharmacies;
 pub mod prescriptions;
+pub mod records;
 pub mod registry;
 pub mod status;
 

@@ -4,4 +4,5 @@ pub mod banner;
 pub mod booking;
 pub mod chart;
 pub mod format;
+pub mod otp;
 pub mod validation;
