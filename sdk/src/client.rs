@@ -72,6 +72,7 @@ pub(crate) struct Inner {
     pub cache: Cache,
     pub outbox: Outbox,
     pub rng: Mutex<SplitMix64>,
+    pub recovery_drain: crate::sync::RecoveryDrain,
 }
 
 impl std::fmt::Debug for Client {
@@ -310,6 +311,7 @@ impl ClientBuilder {
                 cache,
                 outbox,
                 rng: Mutex::new(rng),
+                recovery_drain: Default::default(),
             }),
         })
     }
@@ -515,6 +517,11 @@ impl Client {
     fn note_breaker(&self, group: ApiGroup, now: Duration) {
         for state in self.inner.services.get(group).transitions(now) {
             self.emit(Event::BreakerChanged { group, state });
+            if state == BreakerStatus::Closed {
+                // The service is back: send what queued up while it was down now, not when
+                // each entry's own timer comes round.
+                self.drain_on_recovery(group);
+            }
         }
     }
 

@@ -7,8 +7,11 @@
 //! | 2xx | confirmed, with the server's body |
 //! | 409 (not `idempotency_in_progress`) | conflict, with the server's details |
 //! | other 4xx except 401/408/429 | rejected, with the server's code and message |
-//! | network, timeout, open breaker, 408, 429, 5xx | still queued, never "delivered" |
+//! | network, timeout, 408, 429, 5xx | still queued with backoff, never "delivered" |
+//! | refused by an open breaker (nothing sent) | still queued until the breaker allows a call; not an attempt |
 //! | no valid session | left queued for the same user's next sign-in |
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use lifeline_types::ErrorDetail;
 
@@ -190,6 +193,68 @@ impl Client {
     }
 }
 
+/// The state of the client's breaker-recovery drain: at most one runs at a time, and a
+/// breaker that closes while it runs makes it drain once more instead of starting another.
+#[derive(Debug, Default)]
+pub(crate) struct RecoveryDrain {
+    /// A breaker closed since the running drain last started a pass.
+    requested: AtomicBool,
+    /// A recovery drain task exists.
+    running: AtomicBool,
+}
+
+impl Client {
+    /// Called when `group`'s breaker closes (its half-open probe succeeded): drains the
+    /// outbox in the background, so writes queued during the outage go out now instead of
+    /// when each entry's own timer comes round. Never blocks the call that closed the
+    /// breaker, never runs twice at once in this client (a drain that finds the outbox's
+    /// drain lock taken does nothing, as always), and a breaker closing during the drain
+    /// (possibly because of it) asks for one more pass rather than a nested drain.
+    pub(crate) fn drain_on_recovery(&self, group: ApiGroup) {
+        let state = &self.inner.recovery_drain;
+        state.requested.store(true, Ordering::SeqCst);
+        if state.running.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let client = self.clone();
+        let task = async move {
+            loop {
+                let state = &client.inner.recovery_drain;
+                while state.requested.swap(false, Ordering::SeqCst) {
+                    tracing::debug!(%group, "breaker closed: draining the outbox");
+                    if let Err(e) = client.sync_now().await {
+                        tracing::warn!(error = %e, "outbox drain after recovery failed");
+                    }
+                }
+                state.running.store(false, Ordering::SeqCst);
+                // A request made between the last check and clearing `running` found the
+                // task still running: take it up, unless a new task already did.
+                if !state.requested.load(Ordering::SeqCst)
+                    || state.running.swap(true, Ordering::SeqCst)
+                {
+                    break;
+                }
+            }
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(task);
+            }
+            Err(_) => {
+                // Driven by another executor: the app's own drain triggers will do it.
+                self.inner
+                    .recovery_drain
+                    .running
+                    .store(false, Ordering::SeqCst);
+                tracing::debug!("no tokio runtime to drain the outbox on recovery");
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        wasm_bindgen_futures::spawn_local(task);
+    }
+}
+
 /// Keeps the native periodic drain running; dropping it stops the timer.
 #[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug)]
@@ -208,6 +273,14 @@ impl Drop for SyncTimer {
 pub(crate) fn delivery_for_error(e: &Error) -> Delivery {
     if e.is_auth_expired() || e.status() == Some(401) {
         return Delivery::Unauthenticated;
+    }
+    if e.is_circuit_open() {
+        // The breaker refused the call before any request of it went out (when its own
+        // failures open the breaker, the call reports its last failure instead).
+        return Delivery::NotSent {
+            retry_in: e.retry_after().unwrap_or_default(),
+            reason: e.to_string(),
+        };
     }
     if e.is_retryable() {
         return Delivery::RetryLater {
@@ -290,7 +363,6 @@ mod tests {
             Error::status_error(409, detail("idempotency_in_progress"), None),
             Error::network("refused"),
             Error::timeout(),
-            Error::circuit_open(ApiGroup::Appointments, None),
         ] {
             assert!(
                 matches!(
@@ -300,6 +372,16 @@ mod tests {
                 "{retry_later:?}"
             );
         }
+        assert_eq!(
+            delivery_for_error(&Error::circuit_open(
+                ApiGroup::Appointments,
+                Some(std::time::Duration::from_secs(42))
+            )),
+            Delivery::NotSent {
+                retry_in: std::time::Duration::from_secs(42),
+                reason: "the appointments service is unavailable for a moment".into(),
+            }
+        );
         assert_eq!(
             delivery_for_error(&Error::auth_expired()),
             Delivery::Unauthenticated

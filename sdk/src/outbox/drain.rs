@@ -14,7 +14,8 @@ use super::{EntryStatus, Outbox, OutboxEntry, OutboxError};
 /// | 409 | `Conflict { details }` |
 /// | 401 (after a failed refresh) | `Unauthenticated` |
 /// | other 4xx except 408/429 | `Rejected { .. }` |
-/// | network error, timeout, 408, 429, any 5xx, breaker open | `RetryLater { .. }` |
+/// | network error, timeout, 408, 429, any 5xx | `RetryLater { .. }` |
+/// | refused by an open breaker before any request went out | `NotSent { .. }` |
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     /// The server applied the write (or replayed its stored answer for this idempotency key).
@@ -43,6 +44,15 @@ pub enum Delivery {
     /// The user has no valid session: leave every entry of that user queued, untouched, until
     /// they sign in again. Not counted as an attempt.
     Unauthenticated,
+    /// Refused locally (an open circuit breaker): no request reached the network, so the
+    /// server learnt nothing about the write. Not counted as an attempt and the backoff does
+    /// not grow; the entry is due again when the breaker lets the next call through.
+    NotSent {
+        /// When the breaker allows the next call (the rest of its break).
+        retry_in: Duration,
+        /// Why it was not sent, shown as the entry's `last_error`.
+        reason: String,
+    },
 }
 
 /// What one drain did.
@@ -57,7 +67,8 @@ pub struct DrainReport {
     /// Entries still queued after it (backing off, waiting behind an earlier entry of their
     /// resource, or of a user without a session).
     pub pending: usize,
-    /// Attempts made (sender calls).
+    /// Attempts made (sender calls), not counting deliveries refused locally
+    /// ([`Delivery::NotSent`]).
     pub attempts: usize,
 }
 
@@ -154,6 +165,18 @@ impl Outbox {
                     entry.status = EntryStatus::Queued;
                     entry.next_attempt_at_ms =
                         now_ms.saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+                    entry.last_error = Some(reason);
+                    blocked.insert(resource);
+                    report.pending += 1;
+                }
+                Delivery::NotSent { retry_in, reason } => {
+                    // Nothing reached the server: undo the attempt and wait exactly as long
+                    // as the breaker does, with the backoff left where it was.
+                    entry.status = EntryStatus::Queued;
+                    entry.attempts -= 1;
+                    report.attempts -= 1;
+                    entry.next_attempt_at_ms = now_ms
+                        .saturating_add(u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX));
                     entry.last_error = Some(reason);
                     blocked.insert(resource);
                     report.pending += 1;

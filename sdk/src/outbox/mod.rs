@@ -14,6 +14,10 @@
 //!   (Workbox's background-sync queue drops writes that way).
 //! - [`Delivery::Unauthenticated`] → the user's entries stay queued untouched until a session
 //!   exists again; an expired session never loses writes.
+//! - [`Delivery::NotSent`] (an open circuit breaker refused it before any request went out)
+//!   → stays queued, due when the breaker lets the next call through; not an attempt, so the
+//!   backoff does not grow while the service is known to be down. The client also drains the
+//!   outbox as soon as a breaker closes again, so queued writes go out on recovery.
 //!
 //! Entries of one resource ([`Intent::resource`]) replay strictly in order: a later one waits
 //! while an earlier one is still pending. An entry found `Sending` when a drain starts was cut
