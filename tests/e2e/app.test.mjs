@@ -3,8 +3,10 @@
 // exactly once.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { Backend, launchBrowser, signIn, waitForServiceWorker } from './support.mjs';
+import { Backend, ROOT, launchBrowser, signIn, waitForServiceWorker } from './support.mjs';
 
 let backend;
 let browser;
@@ -191,4 +193,30 @@ test('medical records open with the emailed one-time code, and a wrong code is e
   await page.getByRole('button', { name: 'Open my records' }).click();
   await page.getByRole('heading', { level: 2, name: 'Conditions' }).waitFor();
   await page.getByTestId('conditions').waitFor({ state: 'attached' });
+});
+
+test('a new service worker waits for the user, and "Update now" activates it', async () => {
+  const { page } = browser;
+  const swPath = join(ROOT, 'dist', 'sw.js');
+  const original = readFileSync(swPath, 'utf8');
+  try {
+    await signIn(page, backend.url);
+    await waitForServiceWorker(page);
+    const firstWorker = await page.evaluate(() => navigator.serviceWorker.controller.scriptURL);
+    // A new build: any change to sw.js is an update for the browser.
+    writeFileSync(swPath, `${original}\n// next build\n`);
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    await page.getByRole('alert').getByText('A new version of Lifeline is ready.').waitFor();
+    await Promise.all([
+      page.waitForEvent('load'),
+      page.getByRole('button', { name: 'Update now' }).click(),
+    ]);
+    await page.getByRole('heading', { level: 1, name: /^Hello/ }).waitFor();
+    assert.equal(await page.getByText('A new version of Lifeline is ready.').count(), 0);
+    const waiting = await page.evaluate(async () => Boolean((await navigator.serviceWorker.getRegistration()).waiting));
+    assert.equal(waiting, false, 'the new worker took over');
+    assert.ok(firstWorker.endsWith('/sw.js'));
+  } finally {
+    writeFileSync(swPath, original);
+  }
 });

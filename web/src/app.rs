@@ -121,6 +121,7 @@ fn UpdatePrompt() -> impl IntoView {
     let status = api().status();
     let update = move |_| {
         if let Some(waiting) = waiting_worker() {
+            UPDATE_REQUESTED.with(|r| r.set(true));
             let _ = waiting.post_message(&JsValue::from_str("skip-waiting"));
         }
     };
@@ -168,6 +169,7 @@ fn watch_connectivity(api: &Api) {
 }
 
 thread_local! {
+    static UPDATE_REQUESTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static REGISTRATION: std::cell::RefCell<Option<web_sys::ServiceWorkerRegistration>> =
         const { std::cell::RefCell::new(None) };
 }
@@ -228,10 +230,9 @@ fn register_service_worker(api: &Api) {
     container.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
 
-    let had_controller = container.controller().is_some();
     let on_controller = Closure::<dyn FnMut()>::new(move || {
-        // Only an update replaces a controller; the first install just claims the page.
-        if had_controller {
+        // Reload only for the update the user asked for; a first install just claims the page.
+        if UPDATE_REQUESTED.with(std::cell::Cell::get) {
             let _ = window().location().reload();
         }
     });
