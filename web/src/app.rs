@@ -11,7 +11,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{api, provide_api, Api};
 use crate::routes::{
-    appointments, book, home, login, pharmacies, prescriptions, records, registry, status,
+    appointments, book, home, login, pay, pharmacies, prescriptions, records, registry, status,
 };
 use crate::state::banner::{banner, Conditions};
 
@@ -53,6 +53,10 @@ pub fn App(api: Api) -> impl IntoView {
                     <Route
                         path=path!("/appointments")
                         view=|| view! { <RequireAuth><appointments::Appointments /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/pay/:id")
+                        view=|| view! { <RequireAuth><pay::Pay /></RequireAuth> }
                     />
                     <Route
                         path=path!("/prescriptions")

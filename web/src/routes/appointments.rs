@@ -1,6 +1,7 @@
 //! `/appointments`: the patient's appointments, with cancel.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use lifeline_sdk::api::AppointmentFilter;
 use lifeline_sdk::types::appointments::AppointmentStatus;
 use uuid::Uuid;
@@ -45,11 +46,15 @@ pub fn Appointments() -> impl IntoView {
                             {fetched.value.into_iter().map(|a| {
                                 let cancellable = matches!(a.status, AppointmentStatus::Confirmed | AppointmentStatus::PendingPayment);
                                 let id = a.id;
+                                let payable = a.status == AppointmentStatus::PendingPayment;
                                 view! {
                                     <li>
                                         <strong>{when(&a.starts_at)}</strong>
                                         " with " {a.doctor_name}
                                         <span class="muted">{format!(" · {} · {}", a.status.as_str().replace('_', " "), money(a.fee_minor, &a.currency))}</span>
+                                        {payable.then(|| view! {
+                                            <A href=format!("/pay/{id}")>"Pay"</A>
+                                        })}
                                         {cancellable.then(|| view! {
                                             <button class="secondary" on:click=move |_| cancel(id)>"Cancel"</button>
                                         })}

@@ -4,6 +4,7 @@ pub mod appointments;
 pub mod book;
 pub mod home;
 pub mod login;
+pub mod pay;
 pub mod pharmacies;
 pub mod prescriptions;
 pub mod records;

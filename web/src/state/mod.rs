@@ -5,4 +5,5 @@ pub mod booking;
 pub mod chart;
 pub mod format;
 pub mod otp;
+pub mod payment;
 pub mod validation;
