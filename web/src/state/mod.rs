@@ -6,4 +6,6 @@ pub mod chart;
 pub mod format;
 pub mod otp;
 pub mod payment;
+pub mod reschedule;
+pub mod tracking;
 pub mod validation;
