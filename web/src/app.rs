@@ -12,6 +12,7 @@ use wasm_bindgen::JsCast;
 use crate::api::{api, provide_api, Api};
 use crate::routes::{
     appointments, book, home, login, pay, pharmacies, prescriptions, records, registry, status,
+    tracking,
 };
 use crate::state::banner::{banner, Conditions};
 
@@ -55,6 +56,10 @@ pub fn App(api: Api) -> impl IntoView {
                         view=|| view! { <RequireAuth><appointments::Appointments /></RequireAuth> }
                     />
                     <Route
+                        path=path!("/tracking")
+                        view=|| view! { <RequireAuth><tracking::Tracking /></RequireAuth> }
+                    />
+                    <Route
                         path=path!("/pay/:id")
                         view=|| view! { <RequireAuth><pay::Pay /></RequireAuth> }
                     />
@@ -80,6 +85,7 @@ fn Nav() -> impl IntoView {
                 <A href="/appointments">"Appointments"</A>
                 <A href="/prescriptions">"Prescriptions"</A>
                 <A href="/records">"Records"</A>
+                <A href="/tracking">"Tracking"</A>
                 <A href="/pharmacies">"Pharmacies"</A>
             </Show>
             <A href="/registry">"Registry"</A>

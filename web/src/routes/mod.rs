@@ -10,6 +10,7 @@ pub mod prescriptions;
 pub mod records;
 pub mod registry;
 pub mod status;
+pub mod tracking;
 
 use leptos::prelude::*;
 use lifeline_sdk::Freshness;
