@@ -8,9 +8,11 @@
 //! if the [`RetryPolicy`] (full-jitter [`Backoff`](lifeline_sdk::policy::Backoff)), the budget
 //! and the [`TimeoutPolicy`] deadline all allow it. A retry the breaker refuses ends the
 //! call, as in the client: a read answers its cached value as stale, a write stays in the
-//! outbox, which retries each entry on the outbox's own default backoff ([`OutboxConfig`]),
-//! never before the breaker's `retry_in`, counting refused deliveries as attempts. The
-//! outbox is drained the moment an entry is due (the real drain triggers can only be later).
+//! outbox, which retries each entry on the outbox's own default backoff ([`OutboxConfig`]).
+//! A delivery the breaker refuses before any request of it went out is not an attempt: the
+//! entry waits for the breaker's `retry_in` with its backoff unchanged. The outbox is drained
+//! the moment an entry is due (the real drain triggers can only be later), and, as the
+//! client does, the moment the client's breaker closes (due entries only).
 //!
 //! Every client is a separate app instance with its own breaker, budget and random source.
 //! Each reads once every 10 s and writes once every 60 s (`HERD_WRITE_PERIOD_SECS`, 0 for
@@ -99,8 +101,11 @@ enum Strategy {
 /// A write being delivered: when it was first made, and how many outbox attempts it has had.
 #[derive(Debug, Clone, Copy)]
 struct Write {
+    id: u64,
     created: u64,
     outbox_attempts: u32,
+    /// While it waits in the outbox: when it is due.
+    due: u64,
 }
 
 #[derive(Debug)]
@@ -109,6 +114,8 @@ enum Kind {
     Read,
     /// The app's periodic write.
     Write,
+    /// A write waiting in the outbox is due (ignored when a drain already took it).
+    Due { id: u64, due: u64 },
     /// Attempt `n` of a call that began at `started` (`write` for writes).
     Attempt {
         n: u32,
@@ -174,7 +181,7 @@ struct Client {
     breaker: Option<CircuitBreaker>,
     budget: RetryBudget,
     rng: SplitMix64,
-    /// Naive only: writes waiting for the next success.
+    /// Naive: writes waiting for the next success; resilient: the outbox's waiting entries.
     queued: Vec<Write>,
     /// First successful read after the outage ended.
     recovered_at: Option<u64>,
@@ -200,6 +207,7 @@ fn run(s: &Scenario, strategy: Strategy) -> Run {
     let mut drained = Vec::new();
     let mut phase_rng = SplitMix64::new(s.seed);
     let mut queue = Queue::default();
+    let mut next_write_id = 0u64;
     let mut clients: Vec<Client> = (0..s.clients)
         .map(|i| {
             let seed = s.seed ^ (u64::from(i) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -252,9 +260,12 @@ fn run(s: &Scenario, strategy: Strategy) -> Run {
                 if let Some(period) = s.write_period_us {
                     queue.push(at + period, client, Kind::Write);
                 }
+                next_write_id += 1;
                 let write = Write {
+                    id: next_write_id,
                     created: at,
                     outbox_attempts: 0,
+                    due: at,
                 };
                 let attempt = Kind::Attempt {
                     n: 1,
@@ -263,6 +274,17 @@ fn run(s: &Scenario, strategy: Strategy) -> Run {
                 };
                 queue.push(at, client, attempt);
             }
+            Kind::Due { id, due } => {
+                if let Some(i) = c.queued.iter().position(|w| w.id == id && w.due == due) {
+                    let w = c.queued.remove(i);
+                    let attempt = Kind::Attempt {
+                        n: 1,
+                        started: at,
+                        write: Some(w),
+                    };
+                    queue.push(at, client, attempt);
+                }
+            }
             Kind::Attempt { n, started, write } => {
                 let permit = match c.breaker.as_mut() {
                     Some(b) => match b.try_acquire(dur(at)) {
@@ -270,12 +292,21 @@ fn run(s: &Scenario, strategy: Strategy) -> Run {
                         Err(refused) => {
                             rejected += 1;
                             let _ = b.take_transitions();
-                            // The call fails at once; a write stays in the outbox, which
-                            // takes the breaker's `retry_in` as its Retry-After.
+                            // The call fails at once. A write stays in the outbox: refused
+                            // before anything went out, it is not an attempt and waits for
+                            // the breaker; refused on a retry, the call reports its last
+                            // failure and the delivery counts, with backoff.
                             if let (Some(w), Strategy::Resilient { outbox, .. }) = (write, strategy)
                             {
-                                let floor = Some(refused.retry_in);
-                                requeue(&mut queue, c, client, at, w, outbox, floor);
+                                if n == 1 {
+                                    // Rounded up: a break ending within the microsecond must not
+                                    // make the entry due while the breaker still refuses.
+                                    let wait = refused.retry_in.as_nanos().div_ceil(1000);
+                                    let wait = u64::try_from(wait).unwrap_or(u64::MAX);
+                                    park(&mut queue, c, client, w, at.saturating_add(wait));
+                                } else {
+                                    requeue(&mut queue, c, client, at, w, outbox, None);
+                                }
                             }
                             continue;
                         }
@@ -311,7 +342,21 @@ fn run(s: &Scenario, strategy: Strategy) -> Run {
             } => {
                 if let (Some(b), Some(p)) = (c.breaker.as_mut(), permit) {
                     b.record(dur(at), p, &outcome);
-                    let _ = b.take_transitions();
+                    let closed = b.take_transitions().iter().any(|t| t.to.is_closed());
+                    if closed {
+                        // The client drains the outbox when a breaker closes: every entry
+                        // that is due goes out now.
+                        let (due, waiting) = c.queued.drain(..).partition(|w| w.due <= at);
+                        c.queued = waiting;
+                        for w in due {
+                            let attempt = Kind::Attempt {
+                                n: 1,
+                                started: at,
+                                write: Some(w),
+                            };
+                            queue.push(at, client, attempt);
+                        }
+                    }
                 }
                 if outcome.is_success() {
                     if let Some(w) = write {
@@ -322,13 +367,15 @@ fn run(s: &Scenario, strategy: Strategy) -> Run {
                         c.recovered_at = Some(at);
                     }
                     // The naive queue is flushed, all at once, by any success.
-                    for w in c.queued.drain(..) {
-                        let attempt = Kind::Attempt {
-                            n: 1,
-                            started: at,
-                            write: Some(w),
-                        };
-                        queue.push(at, client, attempt);
+                    if matches!(strategy, Strategy::Naive { .. }) {
+                        for w in c.queued.drain(..) {
+                            let attempt = Kind::Attempt {
+                                n: 1,
+                                started: at,
+                                write: Some(w),
+                            };
+                            queue.push(at, client, attempt);
+                        }
                     }
                     if matches!(strategy, Strategy::Resilient { .. }) {
                         c.budget.record(&outcome);
@@ -418,12 +465,14 @@ fn requeue(
     let delay = outbox
         .delay(w.outbox_attempts - 1, &mut c.rng)
         .max(floor.unwrap_or_default());
-    let attempt = Kind::Attempt {
-        n: 1,
-        started: at + us(delay),
-        write: Some(w),
-    };
-    queue.push(at + us(delay), client, attempt);
+    park(queue, c, client, w, at + us(delay));
+}
+
+/// Keeps a write in the client's outbox until `due` (or until a drain takes it earlier).
+fn park(queue: &mut Queue, c: &mut Client, client: u32, w: Write, due: u64) {
+    let w = Write { due, ..w };
+    c.queued.push(w);
+    queue.push(due, client, Kind::Due { id: w.id, due });
 }
 
 /// The numbers the report wants from one run.

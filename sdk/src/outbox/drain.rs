@@ -175,8 +175,10 @@ impl Outbox {
                     entry.status = EntryStatus::Queued;
                     entry.attempts -= 1;
                     report.attempts -= 1;
-                    entry.next_attempt_at_ms = now_ms
-                        .saturating_add(u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX));
+                    // Rounded up, so the entry is never due while the breaker still refuses.
+                    let wait_ms = retry_in.as_micros().div_ceil(1000);
+                    entry.next_attempt_at_ms =
+                        now_ms.saturating_add(u64::try_from(wait_ms).unwrap_or(u64::MAX));
                     entry.last_error = Some(reason);
                     blocked.insert(resource);
                     report.pending += 1;
