@@ -411,6 +411,22 @@ impl Outbox {
         Ok(())
     }
 
+    /// Stores `entries` in one store transaction, then tells subscribers about each.
+    async fn save_many(&self, entries: &[&OutboxEntry]) -> Result<(), OutboxError> {
+        let mut records = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let bytes = entry
+                .encode()
+                .map_err(|e| OutboxError::Encode(e.to_string()))?;
+            records.push((entry.store_key(), bytes));
+        }
+        self.inner.store.put_many(Table::OUTBOX, &records).await?;
+        for entry in entries {
+            self.notify(EntryUpdate::Changed(Box::new((*entry).clone())));
+        }
+        Ok(())
+    }
+
     async fn remove(&self, entry: &OutboxEntry) -> Result<(), OutboxError> {
         self.inner
             .store

@@ -32,6 +32,14 @@ impl MemoryStore {
             .insert(key.to_owned(), value.to_vec());
     }
 
+    pub(super) fn put_many(&self, table: Table, records: &[(String, Vec<u8>)]) {
+        let mut tables = self.lock();
+        let t = tables.entry(table).or_default();
+        for (key, value) in records {
+            t.insert(key.clone(), value.clone());
+        }
+    }
+
     pub(super) fn delete(&self, table: Table, key: &str) {
         if let Some(t) = self.lock().get_mut(&table) {
             t.remove(key);

@@ -217,6 +217,31 @@ impl Store {
         }
     }
 
+    /// Stores every `(key, value)` of `records` in one transaction: all of them or none, and
+    /// one durable commit instead of one per record (for the persistent backends).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails; then none of the records was stored.
+    pub async fn put_many(
+        &self,
+        table: Table,
+        records: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        match &self.backend {
+            Backend::Memory(m) => {
+                m.put_many(table, records);
+                Ok(())
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            Backend::File(f) => f.put_many(table, records).await,
+            #[cfg(target_arch = "wasm32")]
+            Backend::IndexedDb(d) => d.put_many(table, records).await,
+        }
+    }
+
     /// Removes `key`; removing a missing key is not an error.
     ///
     /// # Errors

@@ -80,6 +80,25 @@ impl FileStore {
         .await
     }
 
+    pub(super) async fn put_many(
+        &self,
+        table: Table,
+        records: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let records = records.to_vec();
+        self.run(move |db| {
+            let tx = db.begin_write().map_err(backend)?;
+            {
+                let mut t = tx.open_table(definition(table)).map_err(backend)?;
+                for (key, value) in &records {
+                    t.insert(key.as_str(), value.as_slice()).map_err(backend)?;
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
     pub(super) async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
         self.run(move |db| {

@@ -140,6 +140,33 @@ impl IdbStore {
         request.await.map_err(backend)
     }
 
+    pub(super) async fn put_many(
+        &self,
+        table: Table,
+        records: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        self.check(table)?;
+        let tx = self.write_transaction(table)?;
+        let store = tx.object_store(table.name()).map_err(backend)?;
+        let mut requests = Vec::with_capacity(records.len());
+        for (key, value) in records {
+            let bytes: JsValue = js_sys::Uint8Array::from(value.as_slice()).into();
+            requests.push(
+                store
+                    .put(bytes)
+                    .with_key(key.as_str())
+                    .without_key_type()
+                    .primitive()
+                    .map_err(backend)?,
+            );
+        }
+        tx.commit().await.map_err(backend)?;
+        for request in requests {
+            request.await.map_err(backend)?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
         self.check(table)?;
         let tx = self.write_transaction(table)?;
