@@ -41,7 +41,7 @@ pub fn Pay() -> impl IntoView {
     if let Some(id) = id {
         leptos::task::spawn_local(async move {
             if let Some(reference) = stored_reference(id).await {
-                step.set(PayStep::Confirming {
+                let _ = step.try_set(PayStep::Confirming {
                     reference: reference.clone(),
                 });
                 confirm(reference, step).await;
@@ -118,7 +118,7 @@ async fn confirm(reference: String, step: RwSignal<PayStep>) {
             ),
         },
     };
-    step.set(next);
+    let _ = step.try_set(next);
 }
 
 async fn pay_flow(
@@ -128,33 +128,33 @@ async fn pay_flow(
 ) {
     // Already paid from an earlier attempt? Then confirming is all that is left.
     if let Some(reference) = stored_reference(id).await {
-        step.set(PayStep::Confirming {
+        let _ = step.try_set(PayStep::Confirming {
             reference: reference.clone(),
         });
         confirm(reference, step).await;
-        if step.get_untracked() != PayStep::Ready {
+        if step.try_get_untracked() != Some(PayStep::Ready) {
             appointment.refetch();
             return;
         }
     }
-    step.set(PayStep::Starting);
+    let _ = step.try_set(PayStep::Starting);
     let started = match api().client().payments().start(id).await {
         Ok(started) => started,
         Err(e) => {
-            step.set(PayStep::Failed {
+            let _ = step.try_set(PayStep::Failed {
                 reason: format!("The payment could not be started: {}", UiError::from(e)),
             });
             return;
         }
     };
-    step.set(PayStep::LoadingProvider);
+    let _ = step.try_set(PayStep::LoadingProvider);
     let load = load_provider_script().await;
     let next = PayStep::after_script(load, started.reference.clone());
     if let PayStep::AtCheckout { reference } = &next {
         let on_success = {
             let reference = reference.clone();
             move || {
-                step.set(PayStep::Confirming {
+                let _ = step.try_set(PayStep::Confirming {
                     reference: reference.clone(),
                 });
                 leptos::task::spawn_local(async move {
@@ -170,12 +170,12 @@ async fn pay_flow(
                 leptos::task::spawn_local(confirm(reference, step));
             }
         };
-        step.set(next.clone());
+        let _ = step.try_set(next.clone());
         if open_checkout(reference, on_success, on_close).is_err() {
-            step.set(PayStep::after_script(ScriptLoad::Broken, String::new()));
+            let _ = step.try_set(PayStep::after_script(ScriptLoad::Broken, String::new()));
         }
     } else {
-        step.set(next);
+        let _ = step.try_set(next);
     }
 }
 

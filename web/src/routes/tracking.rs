@@ -67,9 +67,16 @@ impl Tracker {
         tracker
     }
 
+    /// Changes the entries in storage and, while the page still shows them, on screen (a
+    /// task may finish after the page was left or re-rendered).
     fn update(&self, f: impl FnOnce(&mut Vec<Entry>)) {
-        self.entries.update(f);
-        save(self.kind, &self.entries.get_untracked());
+        let mut entries = self
+            .entries
+            .try_get_untracked()
+            .unwrap_or_else(|| load(self.kind));
+        f(&mut entries);
+        save(self.kind, &entries);
+        let _ = self.entries.try_set(entries);
     }
 
     /// Records `data` now: stored on the device, queued in the outbox, sent when possible.
@@ -107,9 +114,11 @@ impl Tracker {
                         let _ = api().client().sync_now().await;
                     }
                 }
-                Err(e) => self
-                    .error
-                    .set(Some(format!("Not saved: {}", UiError::from(e)))),
+                Err(e) => {
+                    let _ = self
+                        .error
+                        .try_set(Some(format!("Not saved: {}", UiError::from(e))));
+                }
             }
         });
     }
