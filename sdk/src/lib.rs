@@ -54,3 +54,5 @@ pub use transport::Method;
 
 /// The wire types, re-exported so apps need one dependency.
 pub use lifeline_types as types;
+/// The id type of every record, re-exported so apps need no `uuid` dependency of their own.
+pub use uuid::Uuid;

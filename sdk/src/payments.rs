@@ -130,7 +130,7 @@ impl Payments<'_> {
     /// # Examples
     ///
     /// ```no_run
-    /// # async fn run(client: lifeline_sdk::Client, appointment_id: uuid::Uuid) -> Result<(), lifeline_sdk::Error> {
+    /// # async fn run(client: lifeline_sdk::Client, appointment_id: lifeline_sdk::Uuid) -> Result<(), lifeline_sdk::Error> {
     /// let started = client.payments().start(appointment_id).await?;
     /// println!("open {}", started.authorization_url);
     /// // ... later, back from checkout:

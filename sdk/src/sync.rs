@@ -29,7 +29,7 @@ impl Client {
     /// # Examples
     ///
     /// ```no_run
-    /// # async fn run(client: lifeline_sdk::Client, slot_id: uuid::Uuid) -> Result<(), lifeline_sdk::Error> {
+    /// # async fn run(client: lifeline_sdk::Client, slot_id: lifeline_sdk::Uuid) -> Result<(), lifeline_sdk::Error> {
     /// use lifeline_sdk::outbox::Intent;
     /// use lifeline_sdk::types::appointments::BookAppointment;
     ///

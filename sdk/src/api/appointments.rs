@@ -156,7 +156,7 @@ impl Appointments<'_> {
     /// # Examples
     ///
     /// ```no_run
-    /// # async fn run(client: lifeline_sdk::Client, slot_id: uuid::Uuid) -> Result<(), lifeline_sdk::Error> {
+    /// # async fn run(client: lifeline_sdk::Client, slot_id: lifeline_sdk::Uuid) -> Result<(), lifeline_sdk::Error> {
     /// use lifeline_sdk::types::appointments::BookAppointment;
     ///
     /// match client.appointments().book(&BookAppointment { slot_id, reason: None }).await {
