@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { before, after, beforeEach, afterEach } from 'node:test';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const DEMO = { email: 'patient@demo.lifeline', password: 'demo-patient-pass' };
@@ -150,4 +151,60 @@ export async function waitForServiceWorker(page) {
     const reg = await navigator.serviceWorker.getRegistration();
     return Boolean(reg && reg.active && navigator.serviceWorker.controller);
   }, null, { timeout: 30_000 });
+}
+
+/** Books the first free slot of the first hospital, department and doctor within the next
+ * week through the booking pages, with `reason`, and answers the booking draft the app kept
+ * (with its slot and idempotency key). Leaves the page on the booking's outcome. */
+export async function bookFirstFreeSlot(page, reason) {
+  const pickFirst = async (heading) => {
+    await page.getByRole('heading', { level: 2, name: heading, exact: true }).waitFor();
+    await page.locator('ul.choices button').first().click();
+  };
+  await page.getByRole('link', { name: 'Book' }).click();
+  await pickFirst('Hospital');
+  await pickFirst('Department');
+  await pickFirst('Doctor');
+  let found = false;
+  for (let day = 0; day < 7 && !found; day++) {
+    await page.getByRole('heading', { level: 2, name: 'Day' }).waitFor();
+    await page.locator('ul.choices button').nth(day).click();
+    await page.getByRole('heading', { level: 2, name: 'Time' }).waitFor();
+    await page.locator('ul.choices button, p:has-text("Nothing available here.")').first().waitFor();
+    if (await page.locator('ul.choices button').count() > 0) {
+      found = true;
+    } else {
+      await page.getByRole('button', { name: 'Back' }).click();
+    }
+  }
+  if (!found) throw new Error('no free slot in the next week');
+  await page.locator('ul.choices button').first().click();
+  await page.getByLabel(/What is the visit about/).fill(reason);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await page.getByTestId('booking-state').first().waitFor();
+  return page.evaluate(() => JSON.parse(localStorage.getItem('lifeline.booking-draft')));
+}
+
+/** Registers the usual hooks of a test file: one backend for the file (started again when a
+ * test stopped it), `chaos` rules set before each test and cleared after it, a fresh browser
+ * per test. Answers an object whose `backend` and `browser` are the current ones in a test. */
+export function suite({ chaos = [] } = {}) {
+  const s = { backend: null, browser: null };
+  before(async () => { s.backend = await Backend.start(); });
+  after(async () => { await s.backend?.close(); });
+  beforeEach(async () => {
+    if (!(await s.backend.healthy())) {
+      await s.backend.stop();
+      await s.backend.start();
+    }
+    await s.backend.chaos(chaos);
+    s.browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    await s.browser?.close();
+    s.browser = null;
+    if (await s.backend.healthy()) await s.backend.chaos([]);
+  });
+  return s;
 }
