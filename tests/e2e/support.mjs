@@ -208,3 +208,57 @@ export function suite({ chaos = [] } = {}) {
   });
   return s;
 }
+
+/** Every page of the app, by name: its path (`pay` needs an appointment waiting for payment)
+ * and whether it needs a signed-in patient. */
+export const PAGES = [
+  { name: 'login', path: '/login', signedIn: false },
+  { name: 'register', path: '/register', signedIn: false },
+  { name: 'home', path: '/', signedIn: true },
+  { name: 'book', path: '/book', signedIn: true },
+  { name: 'appointments', path: '/appointments', signedIn: true },
+  { name: 'pay', path: '/pay/:id', signedIn: true },
+  { name: 'prescriptions', path: '/prescriptions', signedIn: true },
+  { name: 'records', path: '/records', signedIn: true },
+  { name: 'pharmacies', path: '/pharmacies', signedIn: true },
+  { name: 'registry', path: '/registry', signedIn: true },
+  { name: 'tracking', path: '/tracking', signedIn: true },
+  { name: 'status', path: '/status', signedIn: true },
+];
+
+/** Opens `path` and waits until the page has rendered its data: a level-1 heading, no
+ * request in flight and no "Loading …" placeholder. */
+export async function openSettled(page, url) {
+  await page.goto(url);
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+  await page.waitForLoadState('networkidle');
+  await page.waitForFunction(() => !/Loading[^\n]*…/.test(document.body.innerText));
+}
+
+/** Runs axe-core (every rule axe enables by default: WCAG 2.x A/AA and best practices) on every
+ * page of `PAGES`, signing the demo patient in for the pages that need it. Answers
+ * `{ page name: [{ id, impact, help, nodes: [selector, ...] }] }`. */
+export async function axeEveryPage(page, backend) {
+  const { default: AxeBuilder } = await import('@axe-core/playwright');
+  const body = await backend.apiGet('/api/appointments');
+  const list = Array.isArray(body) ? body : body.items || body.appointments;
+  const pending = list.find((a) => a.status === 'pending_payment');
+  if (!pending) throw new Error('the demo patient has no appointment waiting for payment');
+  const found = {};
+  const check = async (name) => {
+    const result = await new AxeBuilder({ page }).analyze();
+    found[name] = result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  };
+  for (const p of PAGES.filter((p) => !p.signedIn)) {
+    await openSettled(page, `${backend.url}${p.path}`);
+    await check(p.name);
+  }
+  await signIn(page, backend.url);
+  for (const p of PAGES.filter((p) => p.signedIn)) {
+    await openSettled(page, `${backend.url}${p.path.replace(':id', pending.id)}`);
+    await check(p.name);
+  }
+  return found;
+}
