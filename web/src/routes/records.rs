@@ -1,19 +1,43 @@
 //! `/records`: medical records behind a one-time code sent by email.
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 use lifeline_sdk::types::records::MedicalRecords;
 
 use super::FreshnessNote;
 use crate::api::{api, UiError};
-use crate::state::otp::{otp_error_text, plausible_code, OtpStep};
+use crate::state::otp::{plausible_code, OtpFailure, OtpStep};
 
-fn failure(e: &lifeline_sdk::Error) -> String {
-    if e.status().is_some() {
-        otp_error_text(e.status()).to_owned()
-    } else if e.is_offline() || e.is_timeout() || e.is_circuit_open() {
-        otp_error_text(None).to_owned()
+/// The local clock time `wait` from now, `"14:05"`.
+fn clock_after(wait: Duration) -> String {
+    let at = js_sys::Date::new(&(js_sys::Date::now() + wait.as_secs_f64() * 1000.0).into());
+    format!("{:02}:{:02}", at.get_hours(), at.get_minutes())
+}
+
+/// The sentence for a failed code request or check. `locked_until` (epoch ms) remembers a
+/// lock the server reported, so a refusal by the records breaker (which opens on those
+/// answers) during the lock still says when to try again.
+fn failure(e: &lifeline_sdk::Error, locked_until: RwSignal<Option<f64>>) -> String {
+    let now = js_sys::Date::now();
+    let kind = if e.is_circuit_open() {
+        match locked_until.get_untracked().filter(|until| *until > now) {
+            Some(until) => OtpFailure::Locked {
+                wait: Duration::from_secs_f64((until - now) / 1000.0),
+            },
+            None => OtpFailure::Paused,
+        }
+    } else if e.status().is_some() {
+        OtpFailure::from_answer(e.status(), e.code(), e.details(), e.retry_after())
     } else {
-        e.to_string()
+        OtpFailure::Unreachable
+    };
+    match kind {
+        OtpFailure::Locked { wait } => {
+            locked_until.set(Some(now + wait.as_secs_f64() * 1000.0));
+            kind.text(Some(&clock_after(wait)))
+        }
+        _ => kind.text(None),
     }
 }
 
@@ -25,6 +49,7 @@ pub fn Records() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let records = RwSignal::new(None::<(MedicalRecords, lifeline_sdk::Freshness)>);
+    let locked_until = RwSignal::new(None::<f64>);
 
     let load = move || {
         leptos::task::spawn_local(async move {
@@ -43,7 +68,7 @@ pub fn Records() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api().client().records().request_otp().await {
                 Ok(_) => step.set(OtpStep::CodeSent),
-                Err(e) => error.set(Some(failure(&e))),
+                Err(e) => error.set(Some(failure(&e, locked_until))),
             }
             busy.set(false);
         });
@@ -60,7 +85,7 @@ pub fn Records() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api().client().records().verify_otp(&typed).await {
                 Ok(_) => load(),
-                Err(e) => error.set(Some(failure(&e))),
+                Err(e) => error.set(Some(failure(&e, locked_until))),
             }
             busy.set(false);
         });
