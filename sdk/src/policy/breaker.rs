@@ -1,87 +1,5 @@
-//! A circuit breaker per API group, driven by the caller's clock.
-//!
-//! # States
-//!
-//! - **Closed**: calls flow. Outcomes are counted in a sliding window of buckets. The breaker
-//!   opens when, within the window, at least `min_throughput` calls were made and the share
-//!   of failures reaches `failure_ratio`, **or** when `consecutive_failures` calls in a row
-//!   failed (the second rule matters for a phone app, which may make only a handful of calls
-//!   a minute: a ratio over a window never fills up at that rate).
-//! - **Open { until }**: calls are rejected at once with [`Rejected::retry_in`], without
-//!   touching the network. Only failures per [`Outcome::is_breaker_failure`] count: network
-//!   errors, timeouts, 408, 429 and 5xx; a 401 or a 409 proves the service is up.
-//! - **HalfOpen**: after the break, exactly **one** probe call is let through; all others are
-//!   rejected until it resolves. Success closes the breaker; failure opens it again with a
-//!   longer break (`break_duration · break_growth^n`, capped at `max_break_duration`). A probe
-//!   that is neither recorded nor cancelled within `probe_timeout` counts as failed, so a
-//!   lost permit can never wedge the breaker half-open.
-//!
-//! A `Retry-After` on a failing answer (429, 503) lengthens the break to at least that long
-//! (capped at `max_break_duration`): the server said when to come back.
-//!
-//! # Jittered breaks
-//!
-//! Every break is drawn uniformly from `[(1 − break_jitter)·d, d]` where `d` is the grown
-//! break (default: from `[d/2, d]`). An outage starts at the same moment for every app
-//! instance, and growing breaks (5, 10, 20, 40 s) add up to nearly the same schedule on every
-//! phone, so without jitter their breaks end, their probes go and their outboxes flush
-//! together: a synchronized wave on a service that has just come back. Jitter only ever
-//! shortens a break, so `max_break_duration` stays a true maximum.
-//!
-//! # Defaults, tuned for a patient app
-//!
-//! Polly's standard pipeline (10% of at least 100 calls over 30 s) is made for servers that
-//! make thousands of calls a minute; one phone makes a few, so it would never open. Lifeline
-//! opens at **2 failures in a row** (or 50% failures over 10 s with at least 5 calls, or
-//! `consecutive_network_failures` unreachable-host errors in a row when the 5xx rule is
-//! raised), and breaks for **a span drawn from [60 s, 90 s]** (90 s with break jitter 1/3),
-//! again after every failed probe, with a 10 s probe timeout (the attempt timeout). Opening
-//! costs the user little (cached data with its age and a "service is having trouble"
-//! banner, writes kept in the outbox), while hammering a failing hospital backend from every
-//! ward's phones does not.
-//!
-//! Why these numbers. The goal is at most 2 attempts per client per minute of a full outage
-//! with no wave after it (the busiest second of the 10 s after recovery at most 1.5× the
-//! normal rate). Every client's attempts in an outage are its detection plus its probes:
-//! - detection costs 2 attempts, the failing call and its one retry. One retry of a single
-//!   failure (a lost answer, a 429, one bad replica) is what retries are for, so the breaker
-//!   must not open on one failure; opening on the second makes the other retries of that
-//!   call, and every call after it, free.
-//! - that leaves no probe inside the first minute, so the first break is at least 60 s.
-//!   Independent clients cannot do better: a client that sees recovery within `r` seconds
-//!   must probe at least every `r` seconds, `60 / r` probes a minute on top of detection.
-//! - jitter spreads the ends of the breaks, the probes and the outbox deliveries that follow
-//!   over 30 s, so recovery has no wave. A growing break would only lengthen recovery from
-//!   long outages; the 90 s cap already keeps a long outage near one probe a minute.
-//!
-//! The herd simulation in the bench crate (10,000 instances, 1 read / 10 s and 1 write / 60 s
-//! each, half connection errors and half 503s, the client's real retry, budget, breaker and
-//! outbox behaviour) measured:
-//!
-//! | setting | outage | attempts / client / min | peak 10 s / 120 s | 99% reads back | 99% writes delivered |
-//! | --- | --- | --- | --- | --- | --- |
-//! | defaults (2 in a row, [60, 90] s) | 60 s | 2.0002 | 0.31× / 1.36× | 40 s | 37 s |
-//! | defaults | 10 s | 12 | 0.07× / 1.35× | 90 s | 81 s |
-//! | defaults | 5 min | 1.1 | 0.75× / 1.36× | 90 s | 222 s |
-//! | 2 in a row, [60, 80] s | 60 s | 2.0 | 0.48× / 1.52× | 30 s | 27 s |
-//! | 2 in a row, [59.5, 85] s | 60 s | 2.0 | 0.38× / 1.29× | 40 s | 32 s |
-//! | no break jitter (90 s) | 60 s | 2.0002 | 0.00× / 1.59× | 50 s | 40 s |
-//! | open on 1 failure, [30, 50] s | 60 s | 2.0 | 0.05× / 1.35× | 49 s | 46 s |
-//! | 1 connection error or 2 in a row, [15, 30] s | 60 s | 3.3 | 0.61× / 1.31× | 33 s | 47 s |
-//! | earlier defaults (5 in a row, 5 s doubling to 60 s) | 60 s | 7.9 | 0.20× / 1.30× | 40 s | 119 s |
-//!
-//! The 0.0002 above 2 is two attempts among 10,000 clients: a call that started while the
-//! retry of another was in flight, so both failures arrived after the breaker let them go.
-//! The price is the short outage: a 10 s outage leaves reads stale for up to 90 s. Opening
-//! on one failure would halve detection but make every retry after a single failure
-//! impossible. Writes in long outages wait for the outbox's own backoff (up to 5 min), which
-//! counts refused deliveries as attempts.
-//!
-//! # Events
-//!
-//! Every state change is queued as a [`BreakerTransition`] exactly once; the client drains
-//! them with [`CircuitBreaker::take_transitions`] and turns them into tracing events and its
-//! event stream.
+//! A circuit breaker per API group, driven by the caller's clock. The rules, the defaults and
+//! the measurements behind them are documented on [`CircuitBreaker`].
 
 use std::time::Duration;
 
@@ -831,7 +749,92 @@ struct Bucket {
     failures: u32,
 }
 
-/// A circuit breaker for one API group. See the [module docs](self) for the rules.
+/// A circuit breaker for one API group.
+///
+/// # States
+///
+/// - **Closed**: calls flow. Outcomes are counted in a sliding window of buckets. The breaker
+///   opens when, within the window, at least `min_throughput` calls were made and the share
+///   of failures reaches `failure_ratio`, **or** when `consecutive_failures` calls in a row
+///   failed (the second rule matters for a phone app, which may make only a handful of calls
+///   a minute: a ratio over a window never fills up at that rate).
+/// - **Open { until }**: calls are rejected at once with [`Rejected::retry_in`], without
+///   touching the network. Only failures per [`Outcome::is_breaker_failure`] count: network
+///   errors, timeouts, 408, 429 and 5xx; a 401 or a 409 proves the service is up.
+/// - **HalfOpen**: after the break, exactly **one** probe call is let through; all others are
+///   rejected until it resolves. Success closes the breaker; failure opens it again with a
+///   longer break (`break_duration · break_growth^n`, capped at `max_break_duration`). A probe
+///   that is neither recorded nor cancelled within `probe_timeout` counts as failed, so a
+///   lost permit can never wedge the breaker half-open.
+///
+/// A `Retry-After` on a failing answer (429, 503) lengthens the break to at least that long
+/// (capped at `max_break_duration`): the server said when to come back.
+///
+/// # Jittered breaks
+///
+/// Every break is drawn uniformly from `[(1 − break_jitter)·d, d]` where `d` is the grown
+/// break (default: from `[d/2, d]`). An outage starts at the same moment for every app
+/// instance, and growing breaks (5, 10, 20, 40 s) add up to nearly the same schedule on every
+/// phone, so without jitter their breaks end, their probes go and their outboxes flush
+/// together: a synchronized wave on a service that has just come back. Jitter only ever
+/// shortens a break, so `max_break_duration` stays a true maximum.
+///
+/// # Defaults, tuned for a patient app
+///
+/// Polly's standard pipeline (10% of at least 100 calls over 30 s) is made for servers that
+/// make thousands of calls a minute; one phone makes a few, so it would never open. Lifeline
+/// opens at **2 failures in a row** (or 50% failures over 10 s with at least 5 calls, or
+/// `consecutive_network_failures` unreachable-host errors in a row when the 5xx rule is
+/// raised), and breaks for **a span drawn from [60 s, 90 s]** (90 s with break jitter 1/3),
+/// again after every failed probe, with a 10 s probe timeout (the attempt timeout). Opening
+/// costs the user little (cached data with its age and a "service is having trouble"
+/// banner, writes kept in the outbox), while hammering a failing hospital backend from every
+/// ward's phones does not.
+///
+/// Why these numbers. The goal is at most 2 attempts per client per minute of a full outage
+/// with no wave after it (the busiest second of the 10 s after recovery at most 1.5× the
+/// normal rate). Every client's attempts in an outage are its detection plus its probes:
+/// - detection costs 2 attempts, the failing call and its one retry. One retry of a single
+///   failure (a lost answer, a 429, one bad replica) is what retries are for, so the breaker
+///   must not open on one failure; opening on the second makes the other retries of that
+///   call, and every call after it, free.
+/// - that leaves no probe inside the first minute, so the first break is at least 60 s.
+///   Independent clients cannot do better: a client that sees recovery within `r` seconds
+///   must probe at least every `r` seconds, `60 / r` probes a minute on top of detection.
+/// - jitter spreads the ends of the breaks, the probes and the outbox deliveries that follow
+///   over 30 s, so recovery has no wave. A growing break would only lengthen recovery from
+///   long outages; the 90 s cap already keeps a long outage near one probe a minute.
+///
+/// The herd simulation in the bench crate (10,000 instances, 1 read / 10 s and 1 write / 60 s
+/// each, half connection errors and half 503s, the client's real retry, budget, breaker and
+/// outbox behaviour) measured:
+///
+/// | setting | outage | attempts / client / min | peak 10 s / 120 s | 99% reads back | 99% writes delivered |
+/// | --- | --- | --- | --- | --- | --- |
+/// | defaults (2 in a row, [60, 90] s) | 60 s | 2.0002 | 0.31× / 1.36× | 40 s | 37 s |
+/// | defaults | 10 s | 12 | 0.07× / 1.35× | 90 s | 81 s |
+/// | defaults | 5 min | 1.1 | 0.75× / 1.36× | 90 s | 222 s |
+/// | 2 in a row, [60, 80] s | 60 s | 2.0 | 0.48× / 1.52× | 30 s | 27 s |
+/// | 2 in a row, [59.5, 85] s | 60 s | 2.0 | 0.38× / 1.29× | 40 s | 32 s |
+/// | no break jitter (90 s) | 60 s | 2.0002 | 0.00× / 1.59× | 50 s | 40 s |
+/// | open on 1 failure, [30, 50] s | 60 s | 2.0 | 0.05× / 1.35× | 49 s | 46 s |
+/// | 1 connection error or 2 in a row, [15, 30] s | 60 s | 3.3 | 0.61× / 1.31× | 33 s | 47 s |
+/// | earlier defaults (5 in a row, 5 s doubling to 60 s) | 60 s | 7.9 | 0.20× / 1.30× | 40 s | 119 s |
+///
+/// The 0.0002 above 2 is two attempts among 10,000 clients: a call that started while the
+/// retry of another was in flight, so both failures arrived after the breaker let them go.
+/// The price is the short outage: a 10 s outage leaves reads stale for up to 90 s. Opening
+/// on one failure would halve detection but make every retry after a single failure
+/// impossible. Writes in long outages wait for the outbox's own backoff (up to 5 min), which
+/// counts refused deliveries as attempts.
+///
+/// # Events
+///
+/// Every state change is queued as a [`BreakerTransition`] exactly once; the client drains
+/// them with [`CircuitBreaker::take_transitions`] and turns them into tracing events and its
+/// event stream.
+///
+/// # Use
 ///
 /// It holds no timers: every method takes `now`, the time since an arbitrary monotonic origin
 /// the caller keeps (the SDK's clock, or a [`FakeClock`](super::testing::FakeClock) in
