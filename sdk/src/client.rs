@@ -632,7 +632,7 @@ impl Client {
             None => self.refresh_session(seen).await?,
         };
         let result = match self.execute(call, Some(&token)).await {
-            Err(e) if e.status() == Some(401) => {
+            Err(e) if is_token_rejected(&e) => {
                 let fresh = self.refresh_session(seen).await?;
                 self.execute(call, Some(&fresh)).await
             }
@@ -649,6 +649,17 @@ impl Client {
         let resp = self.send(call).await?;
         decode(&resp)
     }
+}
+
+/// A 401 that rejects the access token (so a refresh and one more try may pass), as opposed
+/// to a 401 about something the request carried, such as a wrong one-time code
+/// (`otp_invalid`): sending that again would spend another of the patient's tries.
+fn is_token_rejected(error: &Error) -> bool {
+    error.status() == Some(401)
+        && matches!(
+            error.code(),
+            None | Some("unauthorized" | "invalid_token" | "token_expired")
+        )
 }
 
 /// The cache partition of reads made while nobody is signed in.

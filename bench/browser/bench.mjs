@@ -1,0 +1,232 @@
+// Browser benchmarks of the web app's release build (dist/ from scripts/build-web) served by a
+// release backend-mock in dev mode (demo data), in headless Chromium:
+// - offline_cold_start_ms: with the network off, a navigation to /appointments in a freshly
+//   started browser (same profile: the service worker and the cached appointments are warm)
+//   until the cached appointments are on screen, from the page's navigation start.
+// - lighthouse_performance / lighthouse_accessibility: Lighthouse's scores (×100) for the login
+//   page (first visit, storage cleared) and the signed-in appointments page (a returning
+//   visit); the headline is the lower of the two.
+// - axe_violations_total / axe_violations_by_page: axe-core's violations on every page.
+//
+// Writes $BENCH_OUT/parts/browser.json (metric → number, plus the per-page axe map) and
+// $BENCH_OUT/meta/browser.json (goals, notes), which scripts/bench merges.
+//
+// Usage: node bench/browser/bench.mjs   (RUNS=9 for more cold starts; LIGHTHOUSE_REPORTS=dir
+// keeps Lighthouse's full JSON reports)
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+process.env.BACKEND_MOCK ||= join(ROOT, 'target', 'release', 'backend-mock');
+const { Backend, CHROMIUM_ARGS, launchBrowser, signIn, waitForServiceWorker, axeEveryPage, PAGES } =
+  await import('../../tests/e2e/support.mjs');
+const { chromium } = await import('playwright-core');
+const { default: lighthouse } = await import('lighthouse');
+
+const OUT = resolve(ROOT, process.env.BENCH_OUT || join('target', 'bench'));
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const RUNS = Math.max(5, Number(process.env.RUNS || 7));
+const log = (...a) => console.error('[browser]', ...a);
+
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** When the first appointment card appears, from navigation start (performance.now()). */
+const MARK_APPOINTMENTS = () => {
+  const mark = () => {
+    if (window.__appointmentsAt === undefined && document.querySelector('[data-testid="appointments"] li')) {
+      window.__appointmentsAt = performance.now();
+      return true;
+    }
+    return false;
+  };
+  new MutationObserver((_, observer) => { if (mark()) observer.disconnect(); })
+    .observe(document, { childList: true, subtree: true });
+};
+
+async function openContext(profile) {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, serviceWorkers: 'allow',
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(30_000);
+  return { context, page };
+}
+
+/** Signs the demo patient in on `profile` and visits the appointments, so the service worker
+ * is installed and the appointments are cached. */
+async function warmUp(profile, backend) {
+  const { context, page } = await openContext(profile);
+  try {
+    await signIn(page, backend.url);
+    await waitForServiceWorker(page);
+    await page.goto(`${backend.url}/appointments`);
+    await page.getByTestId('appointments').locator('li').first().waitFor();
+  } finally {
+    await context.close();
+  }
+}
+
+/** Signs in, warms the appointments cache and the service worker, then times offline cold
+ * starts: each run starts the browser afresh on the same profile, offline. */
+async function offlineColdStart(backend) {
+  const profile = mkdtempSync(join(tmpdir(), 'lifeline-bench-'));
+  try {
+    await warmUp(profile, backend);
+    const times = [];
+    for (let i = 0; i < RUNS; i++) {
+      const { context, page } = await openContext(profile);
+      try {
+        await context.setOffline(true);
+        await context.addInitScript(MARK_APPOINTMENTS);
+        await page.goto(`${backend.url}/appointments`);
+        await page.getByTestId('appointments').locator('li').first().waitFor();
+        // The data came from the cache, not the network.
+        await page.getByTestId('banner').getByText('You are offline').waitFor();
+        const at = await page.evaluate(() => window.__appointmentsAt);
+        if (typeof at !== 'number') throw new Error('the appointments mark was not set');
+        times.push(at);
+      } finally {
+        await context.close();
+      }
+    }
+    return times;
+  } finally {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  }
+}
+
+/** A headless Chromium with a DevTools port for Lighthouse, on `profile`. */
+async function chromiumWithPort(profile) {
+  const proc = spawn(CHROMIUM, [
+    ...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await new Promise((ok, fail) => {
+    let err = '';
+    const timer = setTimeout(() => fail(new Error(`chromium did not start: ${err}`)), 30_000);
+    proc.stderr.on('data', (d) => {
+      err += d;
+      const m = err.match(/DevTools listening on ws:\/\/[^:]+:(\d+)\//);
+      if (m) { clearTimeout(timer); ok(Number(m[1])); }
+    });
+    proc.once('exit', (code) => { clearTimeout(timer); fail(new Error(`chromium exited ${code}: ${err}`)); });
+  });
+  return {
+    port,
+    async close() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Lighthouse (default settings: mobile, simulated slow 4G and 4× CPU slowdown) on `url`. */
+async function runLighthouse(url, profile, { keepStorage }) {
+  const chrome = await chromiumWithPort(profile);
+  try {
+    const result = await lighthouse(url, {
+      port: chrome.port, output: 'json', logLevel: 'error',
+      onlyCategories: ['performance', 'accessibility'],
+      disableStorageReset: keepStorage,
+    });
+    if (process.env.LIGHTHOUSE_REPORTS) {
+      mkdirSync(process.env.LIGHTHOUSE_REPORTS, { recursive: true });
+      const name = new URL(url).pathname.replace(/\W+/g, '') || 'root';
+      writeFileSync(join(process.env.LIGHTHOUSE_REPORTS, `${name}.json`), result.report);
+    }
+    const { categories, audits } = result.lhr;
+    const ms = (id) => audits[id]?.numericValue;
+    return {
+      performance: Math.round(categories.performance.score * 100),
+      accessibility: Math.round(categories.accessibility.score * 100),
+      fcp: ms('first-contentful-paint'),
+      lcp: ms('largest-contentful-paint'),
+      tbt: ms('total-blocking-time'),
+      bytes: ms('total-byte-weight'),
+      failed: Object.values(audits)
+        .filter((a) => a.score !== null && a.score < 0.9 && a.scoreDisplayMode !== 'informative'
+          && a.scoreDisplayMode !== 'notApplicable' && a.scoreDisplayMode !== 'manual')
+        .map((a) => a.id),
+    };
+  } finally {
+    await chrome.close();
+  }
+}
+
+async function lighthouseScores(backend) {
+  const profile = mkdtempSync(join(tmpdir(), 'lifeline-lh-'));
+  try {
+    const login = await runLighthouse(`${backend.url}/login`, profile, { keepStorage: false });
+    // Sign in on the same profile, so the next run is a returning, signed-in patient.
+    await warmUp(profile, backend);
+    const appointments = await runLighthouse(`${backend.url}/appointments`, profile, { keepStorage: true });
+    return { login, appointments };
+  } finally {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  }
+}
+
+async function axeAll(backend) {
+  const browser = await launchBrowser();
+  try {
+    return await axeEveryPage(browser.page, backend);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function main() {
+  if (!existsSync(process.env.BACKEND_MOCK)) throw new Error(`no release backend-mock at ${process.env.BACKEND_MOCK}`);
+  const backend = await Backend.start();
+  const metrics = {};
+  const goals = {};
+  const notes = [];
+  try {
+    log(`offline cold start, ${RUNS} runs`);
+    const times = (await offlineColdStart(backend)).sort((a, b) => a - b);
+    metrics.offline_cold_start_ms = round(quantile(times, 0.5));
+    goals.offline_cold_start_ms = '<= 500';
+    notes.push(`offline_cold_start_ms: median of ${times.length} fresh browser starts offline on a warm profile, `
+      + `navigation start to the first cached appointment on screen: p95 ${round(quantile(times, 0.95))} ms, `
+      + `min ${round(times[0])} ms, max ${round(times[times.length - 1])} ms`);
+
+    log('lighthouse');
+    const lh = await lighthouseScores(backend);
+    metrics.lighthouse_performance = Math.min(lh.login.performance, lh.appointments.performance);
+    metrics.lighthouse_accessibility = Math.min(lh.login.accessibility, lh.appointments.accessibility);
+    goals.lighthouse_performance = '>= 95';
+    goals.lighthouse_accessibility = '>= 95';
+    for (const [page, r] of Object.entries(lh)) {
+      metrics[`lighthouse_performance_${page}`] = r.performance;
+      metrics[`lighthouse_accessibility_${page}`] = r.accessibility;
+      notes.push(`lighthouse ${page} (Lighthouse defaults: mobile, simulated slow 4G, 4x CPU): performance ${r.performance}, `
+        + `accessibility ${r.accessibility}; FCP ${round(r.fcp / 1000, 2)} s, LCP ${round(r.lcp / 1000, 2)} s, `
+        + `TBT ${Math.round(r.tbt)} ms, ${Math.round(r.bytes / 1024)} KiB transferred; audits below 0.9: ${r.failed.join(', ') || 'none'}`);
+    }
+
+    log('axe-core on every page');
+    const found = await axeAll(backend);
+    const byPage = Object.fromEntries(PAGES.map((p) => [p.name, found[p.name].length]));
+    metrics.axe_violations_total = Object.values(byPage).reduce((a, b) => a + b, 0);
+    metrics.axe_violations_by_page = byPage;
+    goals.axe_violations_total = '<= 0';
+    const listed = Object.entries(found).flatMap(([name, list]) => list.map((v) => `${name}: ${v.id}`));
+    notes.push(`axe_violations_total: axe-core rule violations summed over ${PAGES.length} pages`
+      + ` (${PAGES.map((p) => p.name).join(', ')})${listed.length ? `: ${listed.join('; ')}` : ''}`);
+  } finally {
+    await backend.close();
+  }
+  mkdirSync(join(OUT, 'parts'), { recursive: true });
+  mkdirSync(join(OUT, 'meta'), { recursive: true });
+  writeFileSync(join(OUT, 'parts', 'browser.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  writeFileSync(join(OUT, 'meta', 'browser.json'), `${JSON.stringify({ goals, notes }, null, 2)}\n`);
+  log(JSON.stringify(metrics));
+}
+
+await main();
