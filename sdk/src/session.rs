@@ -12,9 +12,18 @@
 //! and every caller after the first finds a token newer than the one that failed and reuses
 //! it. With rotating refresh tokens a second concurrent refresh would present an already
 //! used token, and the server would revoke the whole family.
+//!
+//! In the browser the refresh cookie is shared by every tab and the service worker of the
+//! origin, each with its own client. So the refresh also runs under the Web Lock
+//! `lifeline-session-refresh`, taken after the in-client mutex: contexts refresh one after the
+//! other, and a context that finds the cookie already rotated by another simply presents the
+//! new one (the browser sends the cookie as it is when the request leaves). Where
+//! `navigator.locks` is missing only the in-client mutex applies.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+#[cfg(target_arch = "wasm32")]
+use std::time::Duration;
 
 use lifeline_types::auth::User;
 use lifeline_types::profile::Profile;
@@ -56,6 +65,59 @@ pub(crate) struct StoredSession {
 
 pub(crate) const SESSION_KEY: &str = "current";
 
+/// Name of the Web Lock every tab and the service worker of an origin hold while they
+/// refresh the session, so none presents a refresh cookie another is exchanging.
+#[cfg(target_arch = "wasm32")]
+pub(crate) const REFRESH_LOCK_NAME: &str = "lifeline-session-refresh";
+
+/// How long a refresh waits for another context's refresh to finish. A holder's refresh is
+/// bounded by its call timeout (30 s by default) and its lock is released when its tab or
+/// worker goes away, so this is only reached when a holder is stuck (a frozen tab); by then
+/// its exchange has long finished and the cookie in the jar is the current one, so going
+/// ahead without the lock presents that one.
+#[cfg(target_arch = "wasm32")]
+const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// The single-flight guard of a refresh: an async mutex within the client and, in the
+/// browser, the Web Lock `lifeline-session-refresh` across tabs and the service worker.
+#[derive(Default)]
+pub(crate) struct RefreshLock {
+    local: futures::lock::Mutex<()>,
+}
+
+/// Held for the whole of a refresh; releases both locks on drop (the Web Lock first).
+pub(crate) struct RefreshGuard<'a> {
+    #[cfg(target_arch = "wasm32")]
+    _web: Option<crate::outbox::lock::WebLockGuard>,
+    _local: futures::lock::MutexGuard<'a, ()>,
+}
+
+impl RefreshLock {
+    /// Waits for this client's previous refresh, then (browser) for any other context's.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(clippy::unused_async))]
+    pub async fn lock(&self) -> RefreshGuard<'_> {
+        let local = self.local.lock().await;
+        #[cfg(target_arch = "wasm32")]
+        {
+            let web = crate::time::timeout(
+                REFRESH_LOCK_WAIT,
+                crate::outbox::lock::wait_for(REFRESH_LOCK_NAME),
+            )
+            .await
+            .unwrap_or_else(|| {
+                tracing::warn!("another context held the refresh lock too long: going ahead");
+                None
+            });
+            RefreshGuard {
+                _web: web,
+                _local: local,
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        RefreshGuard { _local: local }
+    }
+}
+
 #[derive(Default)]
 struct Data {
     state: Option<SessionState>,
@@ -70,8 +132,9 @@ struct Data {
 #[derive(Default)]
 pub(crate) struct Session {
     data: Mutex<Data>,
-    /// Held for the whole of a refresh: the single-flight guard.
-    pub refresh_lock: futures::lock::Mutex<()>,
+    /// Held for the whole of a refresh: the single-flight guard, across contexts in the
+    /// browser.
+    pub refresh_lock: RefreshLock,
     refreshes: AtomicU64,
     /// Bumped when a refresh finishes; with `last_failure`, lets callers that waited on a
     /// failing refresh share its answer instead of sending one refresh each.

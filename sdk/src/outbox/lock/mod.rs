@@ -12,12 +12,18 @@
 //!   the in-context mutex applies.
 //!
 //! Both are "try" locks: a drain that finds the queue busy returns at once.
+//!
+//! The same Web Locks code also serves locks that wait their turn (`wait_for`, browser
+//! only): the session refresh, which every context must run one after the other because the
+//! refresh cookie rotates on each use.
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
 #[cfg(target_arch = "wasm32")]
 pub use wasm::web_locks_available;
+#[cfg(target_arch = "wasm32")]
+pub(crate) use wasm::WebLockGuard;
 
 use futures::lock::{Mutex, MutexGuard};
 
@@ -68,6 +74,22 @@ impl DrainLock {
         #[cfg(not(target_arch = "wasm32"))]
         {
             Ok(Some(DrainGuard { _local: local }))
+        }
+    }
+}
+
+/// Waits for the Web Lock `name`, shared by every tab and the service worker of the origin
+/// (the session refresh takes its turn this way instead of skipping like a drain). `None`
+/// when this context has no Web Locks or the request failed: the caller then relies on its
+/// own in-context exclusion, as browsers without `navigator.locks` do.
+#[cfg(target_arch = "wasm32")]
+pub(crate) async fn wait_for(name: &str) -> Option<WebLockGuard> {
+    match wasm::acquire(name).await {
+        Ok(wasm::Acquired::Granted(guard)) => Some(guard),
+        Ok(wasm::Acquired::Unsupported | wasm::Acquired::Busy) => None,
+        Err(e) => {
+            tracing::warn!(lock = name, error = %e, "web lock request failed");
+            None
         }
     }
 }

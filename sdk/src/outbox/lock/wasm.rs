@@ -1,6 +1,7 @@
-//! The cross-context half of the drain lock: the Web Locks API, called through `js_sys`
-//! reflection so neither `web_sys_unstable_apis` nor a `window` is needed (it works the same
-//! in a page and in a service worker).
+//! The cross-context half of the drain lock and of the session refresh lock: the Web Locks
+//! API, called through `js_sys` reflection on the global object so neither
+//! `web_sys_unstable_apis` nor a `window` is needed: `navigator` is the page's `Navigator` or
+//! the worker's `WorkerNavigator`, and both have `locks`.
 
 use futures::channel::oneshot;
 use futures::future::{select, Either};
@@ -9,17 +10,17 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-pub(super) enum Acquired {
+pub(crate) enum Acquired {
     /// We hold the lock until the guard drops.
     Granted(WebLockGuard),
-    /// Another tab or worker holds it.
+    /// Another tab or worker holds it (only when asked not to wait).
     Busy,
     /// This context has no `navigator.locks`.
     Unsupported,
 }
 
 /// Releases the Web Lock on drop by settling the promise the lock callback returned.
-pub(super) struct WebLockGuard {
+pub(crate) struct WebLockGuard {
     release: Function,
 }
 
@@ -57,10 +58,22 @@ pub fn web_locks_available() -> bool {
     matches!(lock_manager(), Ok(Some(_)))
 }
 
+/// Takes the lock `name` only if it is free.
 pub(super) async fn try_acquire(name: &str) -> Result<Acquired, String> {
+    request(name, true).await
+}
+
+/// Takes the lock `name`, waiting for as long as another context holds it. Dropping the
+/// future before it is granted gives the lock back as soon as it is granted.
+pub(crate) async fn acquire(name: &str) -> Result<Acquired, String> {
+    request(name, false).await
+}
+
+async fn request(name: &str, if_available: bool) -> Result<Acquired, String> {
     let Some(locks) = lock_manager()? else {
         tracing::warn!(
-            "navigator.locks is missing: draining is exclusive only within this context"
+            lock = name,
+            "navigator.locks is missing: the lock is exclusive only within this context"
         );
         return Ok(Acquired::Unsupported);
     };
@@ -69,7 +82,9 @@ pub(super) async fn try_acquire(name: &str) -> Result<Acquired, String> {
         .dyn_into()
         .map_err(|_| "navigator.locks.request is not a function".to_owned())?;
     let options = Object::new();
-    Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE).map_err(describe)?;
+    if if_available {
+        Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE).map_err(describe)?;
+    }
 
     // The lock is held until the promise returned by the callback settles: keep its resolve
     // function in the guard.
