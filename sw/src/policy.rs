@@ -153,6 +153,82 @@ pub fn stale_caches<'a>(existing: impl IntoIterator<Item = &'a str>, current: &s
         .collect()
 }
 
+/// The IndexedDB database the page's SDK client keeps its cache, outbox and session in (see
+/// `web/src/api.rs`). The worker opens the same one, so it drains the page's queue.
+pub const STORE_NAME: &str = "lifeline";
+
+/// How often a sync whose drain found the outbox busy (a page draining it right now) tries
+/// again, one [`DRAIN_BUSY_WAIT_MS`] apart, before it gives up and lets the browser retry.
+pub const DRAIN_BUSY_TRIES: u32 = 10;
+
+/// The wait between two tries of a busy drain.
+pub const DRAIN_BUSY_WAIT_MS: u64 = 1_000;
+
+/// The session the worker restored from the refresh cookie, as far as a sync cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncSession {
+    /// Nobody is signed in on this device.
+    Anonymous,
+    /// The server refused the refresh (401): only a new sign-in can send the writes.
+    Expired,
+    /// The server could not be reached (offline, outage, 5xx) to confirm the session.
+    Unreachable,
+    /// The server confirmed the session: the worker can send.
+    Active,
+}
+
+/// What a Background Sync of the outbox ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncVerdict {
+    /// Nothing the signed-in user queued is left unsent: the sync succeeds.
+    Done,
+    /// Writes stay queued; the sync promise rejects with this reason so the browser tries
+    /// again later. The entries themselves are untouched by the rejection.
+    RetryLater(String),
+}
+
+/// How one sync went, in the terms the verdict needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncFacts {
+    /// Unsynced entries (any user) when the sync started.
+    pub unsynced_before: usize,
+    /// The restored session; `None` when the queue was empty and no session was needed.
+    pub session: Option<SyncSession>,
+    /// Whether the drain ran; `false` when another context held the outbox every time.
+    pub drained: bool,
+    /// Unsynced entries of the signed-in user after the drain.
+    pub unsynced_after: usize,
+}
+
+/// Whether the sync succeeded. An empty queue needs no session; otherwise only an active
+/// session that drained everything of its user succeeds. Entries of other users wait for
+/// their own sign-in, and retrying the sync cannot change that, so they do not fail it.
+pub fn sync_verdict(facts: SyncFacts) -> SyncVerdict {
+    if facts.unsynced_before == 0 {
+        return SyncVerdict::Done;
+    }
+    let n = facts.unsynced_before;
+    match facts.session {
+        None | Some(SyncSession::Anonymous) => {
+            SyncVerdict::RetryLater(format!("no session: {n} queued write(s) wait for sign-in"))
+        }
+        Some(SyncSession::Expired) => SyncVerdict::RetryLater(format!(
+            "the session expired: {n} queued write(s) wait for the next sign-in"
+        )),
+        Some(SyncSession::Unreachable) => SyncVerdict::RetryLater(format!(
+            "the server could not confirm the session: {n} queued write(s) kept"
+        )),
+        Some(SyncSession::Active) if !facts.drained => {
+            SyncVerdict::RetryLater("another tab kept the outbox busy: try again later".to_owned())
+        }
+        Some(SyncSession::Active) if facts.unsynced_after > 0 => SyncVerdict::RetryLater(format!(
+            "{} queued write(s) not delivered yet",
+            facts.unsynced_after
+        )),
+        Some(SyncSession::Active) => SyncVerdict::Done,
+    }
+}
+
 /// A message the page sends to the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageMessage {
@@ -290,6 +366,57 @@ mod tests {
             PageMessage::parse(&serde_json::json!({"type": "x"})),
             PageMessage::Unknown
         );
+    }
+
+    fn facts(before: usize, session: SyncSession, drained: bool, after: usize) -> SyncFacts {
+        SyncFacts {
+            unsynced_before: before,
+            session: Some(session),
+            drained,
+            unsynced_after: after,
+        }
+    }
+
+    #[test]
+    fn an_empty_queue_needs_no_session() {
+        let empty = SyncFacts {
+            unsynced_before: 0,
+            session: None,
+            drained: false,
+            unsynced_after: 0,
+        };
+        assert_eq!(sync_verdict(empty), SyncVerdict::Done);
+    }
+
+    #[test]
+    fn queued_writes_without_a_confirmed_session_retry_later() {
+        for session in [
+            SyncSession::Anonymous,
+            SyncSession::Expired,
+            SyncSession::Unreachable,
+        ] {
+            let verdict = sync_verdict(facts(2, session, false, 2));
+            assert!(
+                matches!(&verdict, SyncVerdict::RetryLater(r) if r.contains('2')),
+                "{session:?}: {verdict:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_active_session_succeeds_only_once_its_writes_are_delivered() {
+        assert_eq!(
+            sync_verdict(facts(3, SyncSession::Active, true, 0)),
+            SyncVerdict::Done
+        );
+        assert_eq!(
+            sync_verdict(facts(3, SyncSession::Active, true, 1)),
+            SyncVerdict::RetryLater("1 queued write(s) not delivered yet".into())
+        );
+        assert!(matches!(
+            sync_verdict(facts(3, SyncSession::Active, false, 3)),
+            SyncVerdict::RetryLater(r) if r.contains("busy")
+        ));
     }
 
     #[test]

@@ -188,22 +188,34 @@ async fn navigation(request: &Request, m: &PrecacheManifest) -> Result<Response,
     }
 }
 
-/// `sync`: the tag [`OUTBOX_SYNC_TAG`] drains the outbox.
+/// `sync`: the tag [`OUTBOX_SYNC_TAG`] drains the SDK's outbox here, in the worker (see
+/// [`crate::outbox`]), then tells open pages a sync happened.
 ///
 /// # Errors
-/// Fails, so the browser retries the sync later, when the drain could not run.
+/// Fails, so the browser retries the sync later, when queued writes could not all be sent:
+/// no session, the server unreachable or still failing, or the store unreadable.
 #[wasm_bindgen]
 pub async fn handle_sync(tag: String) -> Result<(), JsValue> {
-    if tag == OUTBOX_SYNC_TAG {
-        drain_outbox().await?;
+    if tag != OUTBOX_SYNC_TAG {
+        return Ok(());
     }
-    Ok(())
+    let outcome = crate::outbox::sync(scope().location().origin()).await;
+    match &outcome {
+        Ok(()) => web_sys::console::info_1(&"lifeline outbox sync: nothing left to send".into()),
+        Err(reason) => {
+            web_sys::console::warn_2(&"lifeline outbox sync: retry later:".into(), reason)
+        }
+    }
+    // Pages still hear about every sync: the booking wizard keeps a queued booking in the
+    // page itself, which only a page can send, and a page's own drain finds nothing left.
+    if let Err(e) = notify_pages().await {
+        web_sys::console::warn_2(&"lifeline outbox sync: pages not notified:".into(), &e);
+    }
+    outcome
 }
 
-/// The outbox drain hook. Open pages hold the SDK client with its outbox and session, so the
-/// worker asks each of them to drain (the SDK's Web Lock lets only one drain run at a time).
-/// The message is `{"type": "lifeline-outbox-sync"}`.
-async fn drain_outbox() -> Result<(), JsValue> {
+/// Posts `{"type": "lifeline-outbox-sync"}` to every open page of this origin.
+async fn notify_pages() -> Result<(), JsValue> {
     let options = web_sys::ClientQueryOptions::new();
     options.set_include_uncontrolled(true);
     options.set_type(web_sys::ClientType::Window);
