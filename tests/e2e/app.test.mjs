@@ -109,7 +109,8 @@ test('a booking made offline survives a reload and is booked exactly once', asyn
   await page.getByRole('button', { name: 'Confirm booking' }).click();
   await page.getByTestId('booking-state').getByText('Waiting to sync.').waitFor({ timeout: 60_000 });
   const draft = await page.evaluate(() => JSON.parse(localStorage.getItem('lifeline.booking-draft')));
-  assert.ok(draft.idempotency_key, 'the booking kept its idempotency key');
+  assert.equal(draft.submission.state, 'queued');
+  assert.ok(draft.submission.entry_id, 'the booking is an entry of the outbox');
 
   await page.reload();
   await page.getByTestId('booking-state').getByText('Waiting to sync.').waitFor();

@@ -60,7 +60,7 @@ pub struct Status {
     pub session: RwSignal<Option<SessionState>>,
     /// Each API group's breaker.
     pub breakers: RwSignal<Vec<(ApiGroup, BreakerStatus)>>,
-    /// Writes kept for later (the queued booking).
+    /// The signed-in user's writes in the outbox that the server has not answered yet.
     pub pending: RwSignal<usize>,
     /// A new service worker is installed and waiting for the user's go-ahead.
     pub update_waiting: RwSignal<bool>,
@@ -151,7 +151,10 @@ impl Api {
         leptos::task::spawn_local(async move {
             while let Some(event) = events.next().await {
                 match event {
-                    Event::SessionChanged { state } => status.session.set(Some(state)),
+                    Event::SessionChanged { state } => {
+                        status.session.set(Some(state));
+                        refresh_pending(&client, status).await;
+                    }
                     Event::BreakerChanged { .. } => status.breakers.set(client.breaker_states()),
                     _ => {}
                 }
@@ -167,6 +170,16 @@ impl Api {
                 }
             };
             status.session.set(Some(state));
+            refresh_pending(&client, status).await;
+        });
+        // Every outbox change, from this page, another tab or the service worker, updates
+        // the count of writes waiting to be sent.
+        let client = self.client.clone();
+        let mut changes = client.outbox().subscribe();
+        leptos::task::spawn_local(async move {
+            while changes.next().await.is_some() {
+                refresh_pending(&client, status).await;
+            }
         });
         // The SDK's own drain triggers (online after a probe, page visible, a timer) for
         // writes queued in its outbox; they live as long as the page.
@@ -198,6 +211,21 @@ impl Api {
             },
             Duration::from_secs(1),
         );
+    }
+}
+
+/// Counts the signed-in user's unanswered outbox entries into [`Status::pending`].
+async fn refresh_pending(client: &Client, status: Status) {
+    let count = match client.current_user() {
+        Some(user) => client
+            .outbox()
+            .unsynced_count(&user.id.to_string())
+            .await
+            .unwrap_or_else(|_| status.pending.get_untracked()),
+        None => 0,
+    };
+    if status.pending.get_untracked() != count {
+        status.pending.set(count);
     }
 }
 

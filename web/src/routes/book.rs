@@ -1,20 +1,18 @@
 //! `/book`: the booking wizard. The draft ([`BookingDraft`]) lives in context and in
 //! `localStorage`, so a reload or a lost connection never loses what the patient picked or
-//! typed. A booking sent without a connection is kept as "waiting to sync" and sent again,
-//! with the same idempotency key, when the connection returns, the service worker's sync
-//! event fires, or the patient taps "retry".
+//! typed. Confirming hands the booking to the SDK's outbox (stored before anything is sent,
+//! one idempotency key for every attempt); the page then follows that outbox entry, which
+//! this page, another tab or the service worker delivers when Lifeline can be reached.
 
 use std::cell::Cell;
-use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use lifeline_sdk::types::appointments::Slot;
-use uuid::Uuid;
+use lifeline_sdk::outbox::{Intent, OutboxError};
 
 use super::{error_view, FreshnessNote};
 use crate::api::{api, UiError};
-use crate::state::booking::{BookingDraft, Choice, Step, Submission};
+use crate::state::booking::{slot_choice, BookingDraft, Choice, Step, Submission};
 use crate::state::format::money;
 
 const DRAFT_KEY: &str = "lifeline.booking-draft";
@@ -24,53 +22,34 @@ fn local_storage() -> Option<web_sys::Storage> {
 }
 
 thread_local! {
-    static SENDING: Cell<bool> = const { Cell::new(false) };
     // Page-wide like the Api: timers and async blocks run outside any reactive owner.
     static DRAFT: Cell<Option<RwSignal<BookingDraft>>> = const { Cell::new(None) };
 }
 
-/// Restores the draft from `localStorage`, keeps it saved, counts a queued booking as
-/// pending, and sends it again whenever a sync is requested (and every 30 s while queued).
+/// Restores the draft from `localStorage`, keeps it saved, and follows a submission that
+/// is still in the outbox.
 pub fn provide_booking() {
     let mut stored = local_storage()
         .and_then(|s| s.get_item(DRAFT_KEY).ok().flatten())
         .and_then(|json| BookingDraft::from_json(&json))
         .unwrap_or_default();
-    // A page closed mid-send left "sending": it is queued, and the same key makes the resend safe.
-    if stored.submission() == Some(&Submission::Sending) {
-        stored.mark_queued();
-    }
+    stored.resume();
+    let pending = stored
+        .submission()
+        .and_then(Submission::entry_id)
+        .map(str::to_owned);
     let draft = RwSignal::new(stored);
     DRAFT.with(|d| d.set(Some(draft)));
-    let status = api().status();
 
     Effect::new(move |_| {
         let d = draft.get();
         if let Some(storage) = local_storage() {
             let _ = storage.set_item(DRAFT_KEY, &d.to_json());
         }
-        let queued = matches!(
-            d.submission(),
-            Some(Submission::Queued | Submission::Sending)
-        );
-        status.pending.set(usize::from(queued));
     });
-    Effect::new(move |_| {
-        status.sync_requests.track();
-        let signed_in = status.session.get().is_some_and(|s| s.is_signed_in());
-        // Without a network there is nothing to try; the `online` event asks again.
-        if signed_in && status.online.get() {
-            retry_queued_booking();
-        }
-    });
-    let _ = set_interval_with_handle(
-        move || {
-            if status.online.get_untracked() {
-                retry_queued_booking();
-            }
-        },
-        Duration::from_secs(30),
-    );
+    if let Some(entry_id) = pending {
+        follow(draft, entry_id);
+    }
 }
 
 /// The booking draft.
@@ -83,63 +62,55 @@ pub fn use_booking() -> RwSignal<BookingDraft> {
         .expect("use_booking() used before provide_booking()")
 }
 
-/// Sends the queued booking again, if there is one and no send is under way.
-pub fn retry_queued_booking() {
-    let draft = use_booking();
-    if draft.get_untracked().submission() == Some(&Submission::Queued) {
-        send_booking(draft);
-    }
+/// Waits for the outbox entry's final answer (from whichever drain delivers it) and shows it.
+fn follow(draft: RwSignal<BookingDraft>, entry_id: String) {
+    leptos::task::spawn_local(async move {
+        match api().client().outbox().wait(&entry_id).await {
+            Ok(status) => draft.update(|d| d.apply_entry(&entry_id, &status)),
+            Err(OutboxError::NotFound(_)) => draft.update(|d| d.mark_entry_gone(&entry_id)),
+            // The store failed while reading: the entry is still there; keep waiting.
+            Err(e) => tracing::warn!(error = %e, "following the queued booking failed"),
+        }
+    });
 }
 
-fn slot_choice(slot: &Slot) -> Choice {
-    let label = slot
-        .starts_at
-        .get(11..16)
-        .unwrap_or(&slot.starts_at)
-        .to_owned();
-    Choice { id: slot.id, label }
-}
-
-/// Submits the draft: confirmed, queued when the server cannot be reached, or "slot
-/// taken" with the alternatives the server offered.
+/// Submits the draft: stores it in the outbox, then asks for a send now. The entry's answer
+/// (booked, "slot taken" with alternatives, refused) arrives through [`follow`]; while the
+/// server cannot be reached it stays "waiting to sync".
 fn send_booking(draft: RwSignal<BookingDraft>) {
-    if SENDING.with(Cell::get) {
-        return;
-    }
-    let Some(Ok((request, key))) = draft.try_update(|d| d.submit(|| Uuid::new_v4().to_string()))
-    else {
+    let Some(Ok(request)) = draft.try_update(BookingDraft::submit) else {
         return;
     };
-    SENDING.with(|s| s.set(true));
     leptos::task::spawn_local(async move {
-        let result = api()
-            .client()
-            .appointments()
-            .book_with_key(&request, &key)
-            .await;
-        SENDING.with(|s| s.set(false));
-        draft.update(|d| match result {
-            Ok(appointment) => d.mark_confirmed(appointment.id),
-            Err(e) if e.is_conflict() => {
-                let alternatives = e
-                    .details()
-                    .and_then(|d| d.get("alternatives"))
-                    .and_then(|a| serde_json::from_value::<Vec<Slot>>(a.clone()).ok())
-                    .unwrap_or_default();
-                d.mark_slot_taken(alternatives.iter().map(slot_choice).collect());
+        let client = api().client().clone();
+        let entry = match client.queue(Intent::BookAppointment(request)).await {
+            Ok(entry) => entry,
+            Err(e) => {
+                draft.update(|d| d.mark_not_saved(UiError::from(e).to_string()));
+                return;
             }
-            Err(e)
-                if e.is_offline()
-                    || e.is_timeout()
-                    || e.is_circuit_open()
-                    || e.is_retryable()
-                    || e.is_auth_expired() =>
-            {
-                d.mark_queued();
+        };
+        let entry_id = entry.id.clone();
+        draft.update(|d| d.mark_stored(entry_id.clone()));
+        follow(draft, entry_id.clone());
+        if api().status().online.get_untracked() {
+            let _ = client.sync_now().await;
+        }
+        // Still unanswered after this attempt (offline, outage, another drain holds the
+        // queue): show "waiting to sync" and let the browser wake the service worker later.
+        if let Ok(Some(now)) = client.outbox().entry(&entry_id).await {
+            if now.status.is_unsynced() {
+                draft.update(|d| d.apply_entry(&entry_id, &now.status));
                 crate::app::request_background_sync();
             }
-            Err(e) => d.mark_rejected(UiError::from(e).to_string()),
-        });
+        }
+    });
+}
+
+/// Asks for every queued write, the booking included, to be sent now.
+fn sync_now() {
+    leptos::task::spawn_local(async move {
+        let _ = api().client().sync_now().await;
     });
 }
 
@@ -164,22 +135,27 @@ pub fn Book() -> impl IntoView {
         <Summary draft=draft />
         {move || match draft.get().submission().cloned() {
             Some(Submission::Confirmed { .. }) => view! { <Done draft=draft /> }.into_any(),
-            Some(Submission::Queued) => view! {
+            Some(Submission::Queued { .. }) => view! {
                 <div class="notice" role="status" data-testid="booking-state">
                     <p><strong>"Waiting to sync."</strong> " Your booking is saved on this device and will be sent as soon as Lifeline can be reached. You can close the app."</p>
-                    <button on:click=move |_| send_booking(draft)>"Try now"</button>
+                    <button on:click=move |_| sync_now()>"Try now"</button>
                 </div>
             }.into_any(),
-            Some(Submission::Sending) => view! { <p role="status" data-testid="booking-state">"Booking…"</p> }.into_any(),
+            Some(Submission::Saving | Submission::Sending { .. }) => view! { <p role="status" data-testid="booking-state">"Booking…"</p> }.into_any(),
             other => {
                 let taken = matches!(other, Some(Submission::SlotTaken { .. }));
-                let rejected = match other {
-                    Some(Submission::Rejected { message }) => Some(message),
+                let rejected = match &other {
+                    Some(Submission::Rejected { message }) => Some(message.clone()),
+                    _ => None,
+                };
+                let not_saved = match other {
+                    Some(Submission::NotSaved { message }) => Some(message),
                     _ => None,
                 };
                 view! {
                     {taken.then(|| view! { <p class="error" role="alert" data-testid="booking-state">"That slot was just taken. Pick another time."</p> })}
                     {rejected.map(|m| view! { <p class="error" role="alert" data-testid="booking-state">{format!("The booking was refused: {m}")}</p> })}
+                    {not_saved.map(|m| view! { <p class="error" role="alert" data-testid="booking-state">{format!("The booking could not be saved on this device, so nothing was sent: {m}. Try again.")}</p> })}
                     {move || match step.get() {
                         Step::Hospital => view! { <PickHospital draft=draft /> }.into_any(),
                         Step::Department => view! { <PickDepartment draft=draft /> }.into_any(),

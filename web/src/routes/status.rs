@@ -7,8 +7,6 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::api::api;
 use crate::api::UiError;
-use crate::routes::book::{retry_queued_booking, use_booking};
-use crate::state::booking::Submission;
 use crate::state::format::{breaker_text, entry_status_text};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,19 +49,22 @@ fn mb(bytes: f64) -> String {
 #[component]
 pub fn StatusPage() -> impl IntoView {
     let status = api().status();
-    let draft = use_booking();
     let storage = LocalResource::new(storage_info);
-    let outbox = LocalResource::new(|| async {
-        let client = api().client().clone();
-        let user = client
-            .current_user()
-            .map(|u| u.id.to_string())
-            .unwrap_or_default();
-        client
-            .outbox()
-            .entries(&user)
-            .await
-            .map_err(|e| UiError::new(format!("the outbox could not be read: {e}")))
+    // Read again whenever the count of waiting writes changes (any tab or the worker).
+    let outbox = LocalResource::new(move || {
+        status.pending.track();
+        async {
+            let client = api().client().clone();
+            let user = client
+                .current_user()
+                .map(|u| u.id.to_string())
+                .unwrap_or_default();
+            client
+                .outbox()
+                .entries(&user)
+                .await
+                .map_err(|e| UiError::new(format!("the outbox could not be read: {e}")))
+        }
     });
     let sync = move |_| {
         leptos::task::spawn_local(async move {
@@ -107,19 +108,14 @@ pub fn StatusPage() -> impl IntoView {
             </tbody>
         </table>
         <h2>"Waiting to be sent"</h2>
-        {move || {
-            let d = draft.get();
-            match (d.submission().cloned(), d.slot().cloned()) {
-                (Some(Submission::Queued | Submission::Sending), Some(slot)) => view! {
-                    <ul class="cards" data-testid="outbox">
-                        <li>
-                            {format!("Booking {} with {}: waiting to sync", slot.label, d.doctor().map(|c| c.label.clone()).unwrap_or_default())}
-                            <button on:click=move |_| retry_queued_booking()>"Retry now"</button>
-                        </li>
-                    </ul>
-                }.into_any(),
-                _ => view! { <p data-testid="outbox">"Nothing is waiting."</p> }.into_any(),
-            }
+        {move || match status.pending.get() {
+            0 => view! { <p data-testid="outbox">"Nothing is waiting."</p> }.into_any(),
+            n => view! {
+                <p data-testid="outbox">
+                    {format!("{n} change{} waiting to be sent. ", if n == 1 { "" } else { "s" })}
+                    <button on:click=sync>"Retry now"</button>
+                </p>
+            }.into_any(),
         }}
         <h2>"Queued changes"</h2>
         <Transition fallback=|| view! { <p>"Reading queued changes…"</p> }>

@@ -1,10 +1,15 @@
 //! The booking wizard as a state machine: hospital → department → doctor → day → slot →
 //! reason → confirm, then the submission's fate. The whole draft round-trips through JSON so
-//! the page keeps it in `localStorage` and a reload (or a closed tab) loses nothing. The
-//! idempotency key is made when the booking is first submitted and kept with the draft, so
-//! every retry, even after a reload, is the same booking to the server.
+//! the page keeps it in `localStorage` and a reload (or a closed tab) loses nothing.
+//!
+//! A confirmed booking is handed to the SDK's outbox, which stores it before anything is
+//! sent and keeps one idempotency key for every attempt. The draft keeps only the outbox
+//! entry's id and follows that entry: [`BookingDraft::apply_entry`] turns its status into
+//! what the patient sees, so the page, another tab and the service worker all deliver the
+//! same booking through one queue, exactly once.
 
-use lifeline_types::appointments::BookAppointment;
+use lifeline_sdk::outbox::EntryStatus;
+use lifeline_types::appointments::{BookAppointment, Slot};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -43,10 +48,19 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Submission {
-    /// Being sent now.
-    Sending,
-    /// No connection: kept and sent when it comes back.
-    Queued,
+    /// Being handed to the outbox; nothing is stored or sent yet.
+    Saving,
+    /// Stored in the outbox as `entry_id` and being sent now.
+    Sending {
+        /// The outbox entry.
+        entry_id: String,
+    },
+    /// Stored in the outbox as `entry_id`; the server could not be reached yet, so it is
+    /// sent when it can be (by this page, another tab or the service worker).
+    Queued {
+        /// The outbox entry.
+        entry_id: String,
+    },
     /// The server booked it.
     Confirmed {
         /// The appointment's id.
@@ -62,6 +76,22 @@ pub enum Submission {
         /// For people.
         message: String,
     },
+    /// It could not even be stored on this device, so nothing was sent; the patient can
+    /// confirm again.
+    NotSaved {
+        /// For people.
+        message: String,
+    },
+}
+
+impl Submission {
+    /// The outbox entry this submission follows, while it is in the outbox unanswered.
+    pub fn entry_id(&self) -> Option<&str> {
+        match self {
+            Submission::Sending { entry_id } | Submission::Queued { entry_id } => Some(entry_id),
+            _ => None,
+        }
+    }
 }
 
 /// The draft booking.
@@ -74,7 +104,6 @@ pub struct BookingDraft {
     slot: Option<Choice>,
     reason: String,
     reason_done: bool,
-    idempotency_key: Option<String>,
     submission: Option<Submission>,
 }
 
@@ -90,6 +119,9 @@ pub enum DraftError {
     /// It was already booked.
     #[error("this booking is already confirmed")]
     AlreadyConfirmed,
+    /// It was already handed over and is on its way.
+    #[error("this booking is already on its way")]
+    AlreadySubmitted,
 }
 
 impl BookingDraft {
@@ -155,10 +187,6 @@ impl BookingDraft {
     pub fn submission(&self) -> Option<&Submission> {
         self.submission.as_ref()
     }
-    /// The idempotency key of the submission, once submitted.
-    pub fn idempotency_key(&self) -> Option<&str> {
-        self.idempotency_key.as_deref()
-    }
 
     /// Picks a hospital; everything after it starts again.
     pub fn choose_hospital(&mut self, choice: Choice) {
@@ -189,7 +217,7 @@ impl BookingDraft {
     }
 
     /// Picks a slot (also one of the alternatives after "slot taken"). A new slot is a new
-    /// booking, so it gets a new idempotency key when submitted.
+    /// booking, handed to the outbox as a new entry when submitted.
     pub fn choose_slot(&mut self, choice: Choice) {
         self.clear_from_slot();
         self.slot = Some(choice);
@@ -224,23 +252,22 @@ impl BookingDraft {
             Step::Confirm => {
                 self.reason_done = false;
                 self.submission = None;
-                self.idempotency_key = None;
             }
         }
     }
 
-    /// Starts (or restarts) the submission: the request to send and its idempotency key.
-    /// The key is made by `new_key` only the first time; a retry (after a reload, or after
-    /// "waiting to sync") gets the same key, so the server books at most once.
+    /// Starts the submission: the request to hand to the outbox. Refused while an earlier
+    /// submission is stored and unanswered, so a second tap never books twice.
     ///
     /// # Errors
-    /// [`DraftError`] when a step is open or the booking is already confirmed.
-    pub fn submit(
-        &mut self,
-        new_key: impl FnOnce() -> String,
-    ) -> Result<(BookAppointment, String), DraftError> {
-        if matches!(self.submission, Some(Submission::Confirmed { .. })) {
-            return Err(DraftError::AlreadyConfirmed);
+    /// [`DraftError`] when a step is open, the booking is confirmed or already on its way.
+    pub fn submit(&mut self) -> Result<BookAppointment, DraftError> {
+        match &self.submission {
+            Some(Submission::Confirmed { .. }) => return Err(DraftError::AlreadyConfirmed),
+            Some(Submission::Saving | Submission::Sending { .. } | Submission::Queued { .. }) => {
+                return Err(DraftError::AlreadySubmitted)
+            }
+            _ => {}
         }
         let step = self.step();
         if step != Step::Confirm {
@@ -250,21 +277,88 @@ impl BookingDraft {
             .slot
             .as_ref()
             .ok_or(DraftError::Incomplete(Step::Slot))?;
-        let key = self.idempotency_key.get_or_insert_with(new_key).clone();
-        self.submission = Some(Submission::Sending);
+        self.submission = Some(Submission::Saving);
         let reason = Some(self.reason.trim().to_owned()).filter(|r| !r.is_empty());
-        Ok((
-            BookAppointment {
-                slot_id: slot.id,
-                reason,
-            },
-            key,
-        ))
+        Ok(BookAppointment {
+            slot_id: slot.id,
+            reason,
+        })
     }
 
-    /// The booking is kept for later: no connection now.
-    pub fn mark_queued(&mut self) {
-        self.submission = Some(Submission::Queued);
+    /// The outbox stored the booking as `entry_id`; it is being sent.
+    pub fn mark_stored(&mut self, entry_id: impl Into<String>) {
+        self.submission = Some(Submission::Sending {
+            entry_id: entry_id.into(),
+        });
+    }
+
+    /// The outbox could not store the booking: nothing was sent, the patient may confirm
+    /// again.
+    pub fn mark_not_saved(&mut self, message: impl Into<String>) {
+        self.submission = Some(Submission::NotSaved {
+            message: message.into(),
+        });
+    }
+
+    /// After a reload: a submission that was being saved never reached the outbox (it
+    /// stores before answering), so the patient confirms again; one being sent waits for
+    /// its entry's answer.
+    pub fn resume(&mut self) {
+        match self.submission.take() {
+            Some(Submission::Saving) => self.submission = None,
+            Some(Submission::Sending { entry_id } | Submission::Queued { entry_id }) => {
+                self.submission = Some(Submission::Queued { entry_id });
+            }
+            other => self.submission = other,
+        }
+    }
+
+    /// Follows the outbox entry `entry_id` to `status`: unanswered → "waiting to sync";
+    /// confirmed → booked (the appointment's id from the server's answer); conflict →
+    /// "slot taken" with the server's alternatives; rejected → the server's reason. An
+    /// update for another entry (an older submission) changes nothing.
+    pub fn apply_entry(&mut self, entry_id: &str, status: &EntryStatus) {
+        if self.submission.as_ref().and_then(Submission::entry_id) != Some(entry_id) {
+            return;
+        }
+        match status {
+            EntryStatus::Queued | EntryStatus::Sending => {
+                self.submission = Some(Submission::Queued {
+                    entry_id: entry_id.to_owned(),
+                });
+            }
+            EntryStatus::Confirmed { response } => {
+                match response
+                    .get("id")
+                    .and_then(|id| id.as_str())
+                    .and_then(|id| Uuid::parse_str(id).ok())
+                {
+                    Some(id) => self.mark_confirmed(id),
+                    None => self.mark_rejected(
+                        "the server's answer had no appointment id; check your appointments",
+                    ),
+                }
+            }
+            EntryStatus::Conflict { details } => {
+                let alternatives = details
+                    .get("alternatives")
+                    .cloned()
+                    .and_then(|a| serde_json::from_value::<Vec<Slot>>(a).ok())
+                    .unwrap_or_default();
+                self.mark_slot_taken(alternatives.iter().map(slot_choice).collect());
+            }
+            EntryStatus::Rejected { message, .. } => self.mark_rejected(message.clone()),
+        }
+    }
+
+    /// The outbox no longer holds the entry (the browser wiped the store, or it was
+    /// dismissed elsewhere): say so instead of waiting for ever.
+    pub fn mark_entry_gone(&mut self, entry_id: &str) {
+        if self.submission.as_ref().and_then(Submission::entry_id) == Some(entry_id) {
+            self.mark_rejected(
+                "this device no longer holds the queued booking; check your appointments, then book again if it is not there",
+            );
+        }
     }
 
     /// The server booked it.
@@ -276,7 +370,6 @@ impl BookingDraft {
     pub fn mark_slot_taken(&mut self, alternatives: Vec<Choice>) {
         self.slot = None;
         self.reason_done = false;
-        self.idempotency_key = None;
         self.submission = Some(Submission::SlotTaken { alternatives });
     }
 
@@ -295,9 +388,18 @@ impl BookingDraft {
     fn clear_from_slot(&mut self) {
         self.slot = None;
         self.reason_done = false;
-        self.idempotency_key = None;
         self.submission = None;
     }
+}
+
+/// A slot as a choice: its id and its start time (`HH:MM`).
+pub fn slot_choice(slot: &Slot) -> Choice {
+    let label = slot
+        .starts_at
+        .get(11..16)
+        .unwrap_or(&slot.starts_at)
+        .to_owned();
+    Choice { id: slot.id, label }
 }
 
 #[cfg(test)]
@@ -355,46 +457,144 @@ mod tests {
         assert_eq!(d.day(), Some("2026-11-23"));
     }
 
+    fn slot_json(n: u128, starts_at: &str) -> serde_json::Value {
+        serde_json::json!({
+            "id": Uuid::from_u128(n), "doctor_id": Uuid::from_u128(3),
+            "starts_at": starts_at, "ends_at": starts_at, "free": true,
+        })
+    }
+
     #[test]
-    fn submission_keeps_one_key_across_reloads() {
+    fn a_submission_follows_its_outbox_entry_across_reloads() {
         let mut d = complete();
-        let (req, key) = d.submit(|| "key-1".to_owned()).unwrap();
+        let req = d.submit().unwrap();
         assert_eq!(req.slot_id, Uuid::from_u128(4));
         assert_eq!(req.reason.as_deref(), Some("chest pain"));
-        d.mark_queued();
-
-        let mut reloaded = BookingDraft::from_json(&d.to_json()).unwrap();
-        assert_eq!(reloaded, d);
-        let (_, again) = reloaded.submit(|| "key-2".to_owned()).unwrap();
-        assert_eq!(again, key, "a retry is the same booking");
-
-        reloaded.mark_confirmed(Uuid::from_u128(77));
+        assert_eq!(d.submit().unwrap_err(), DraftError::AlreadySubmitted);
+        d.mark_stored("entry-1");
         assert_eq!(
-            reloaded.submit(|| "key-3".to_owned()).unwrap_err(),
-            DraftError::AlreadyConfirmed
+            d.submit().unwrap_err(),
+            DraftError::AlreadySubmitted,
+            "a second tap never books twice"
+        );
+
+        // Closed mid-send: reopened, it waits for the same entry.
+        let mut reloaded = BookingDraft::from_json(&d.to_json()).unwrap();
+        reloaded.resume();
+        assert_eq!(
+            reloaded.submission(),
+            Some(&Submission::Queued {
+                entry_id: "entry-1".into()
+            })
+        );
+        reloaded.apply_entry("entry-1", &EntryStatus::Sending);
+        assert_eq!(
+            reloaded.submission().and_then(Submission::entry_id),
+            Some("entry-1")
+        );
+
+        let booked = Uuid::from_u128(77);
+        reloaded.apply_entry(
+            "entry-1",
+            &EntryStatus::Confirmed {
+                response: serde_json::json!({ "id": booked, "status": "booked" }),
+            },
+        );
+        assert_eq!(
+            reloaded.submission(),
+            Some(&Submission::Confirmed {
+                appointment_id: booked
+            })
+        );
+        assert_eq!(reloaded.submit().unwrap_err(), DraftError::AlreadyConfirmed);
+    }
+
+    #[test]
+    fn a_submission_closed_before_it_was_stored_is_confirmed_again() {
+        let mut d = complete();
+        d.submit().unwrap();
+        let mut reloaded = BookingDraft::from_json(&d.to_json()).unwrap();
+        reloaded.resume();
+        assert_eq!(reloaded.submission(), None);
+        assert_eq!(reloaded.step(), Step::Confirm);
+        assert!(reloaded.submit().is_ok());
+
+        let mut failed = complete();
+        failed.submit().unwrap();
+        failed.mark_not_saved("the store is full");
+        assert!(
+            failed.submit().is_ok(),
+            "nothing was sent, so the patient may try again"
         );
     }
 
     #[test]
-    fn slot_taken_asks_for_another_slot_with_a_new_key() {
+    fn a_conflict_asks_for_another_slot_from_the_alternatives() {
         let mut d = complete();
-        d.submit(|| "key-1".to_owned()).unwrap();
-        d.mark_slot_taken(vec![choice(5, "10:00")]);
+        d.submit().unwrap();
+        d.mark_stored("entry-1");
+        d.apply_entry(
+            "entry-1",
+            &EntryStatus::Conflict {
+                details: serde_json::json!({ "alternatives": [slot_json(5, "2026-11-23T10:00:00Z")] }),
+            },
+        );
         assert_eq!(d.step(), Step::Slot);
-        assert!(
-            matches!(d.submission(), Some(Submission::SlotTaken { alternatives }) if alternatives.len() == 1)
+        assert_eq!(
+            d.submission(),
+            Some(&Submission::SlotTaken {
+                alternatives: vec![choice(5, "10:00")]
+            })
         );
         d.choose_slot(choice(5, "10:00"));
         d.finish_reason().unwrap();
-        let (req, key) = d.submit(|| "key-2".to_owned()).unwrap();
-        assert_eq!((req.slot_id, key.as_str()), (Uuid::from_u128(5), "key-2"));
+        assert_eq!(d.submit().unwrap().slot_id, Uuid::from_u128(5));
+    }
+
+    #[test]
+    fn a_refusal_keeps_the_servers_reason_and_stale_updates_change_nothing() {
+        let mut d = complete();
+        d.submit().unwrap();
+        d.mark_stored("entry-2");
+        let before = d.clone();
+        d.apply_entry(
+            "entry-1",
+            &EntryStatus::Confirmed {
+                response: serde_json::json!({ "id": Uuid::from_u128(1) }),
+            },
+        );
+        d.mark_entry_gone("entry-1");
+        assert_eq!(d, before, "updates for an older entry are ignored");
+
+        d.apply_entry(
+            "entry-2",
+            &EntryStatus::Rejected {
+                status: 422,
+                code: "slot_in_past".into(),
+                message: "that slot has started".into(),
+            },
+        );
+        assert_eq!(
+            d.submission(),
+            Some(&Submission::Rejected {
+                message: "that slot has started".into()
+            })
+        );
+
+        let mut gone = complete();
+        gone.submit().unwrap();
+        gone.mark_stored("entry-3");
+        gone.mark_entry_gone("entry-3");
+        assert!(
+            matches!(gone.submission(), Some(Submission::Rejected { message }) if message.contains("check your appointments"))
+        );
     }
 
     #[test]
     fn incomplete_and_invalid_drafts_are_refused() {
         let mut d = BookingDraft::default();
         assert_eq!(
-            d.submit(|| "k".to_owned()).unwrap_err(),
+            d.submit().unwrap_err(),
             DraftError::Incomplete(Step::Hospital)
         );
         let mut d2 = complete();
