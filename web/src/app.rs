@@ -11,8 +11,8 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{api, provide_api, Api};
 use crate::routes::{
-    appointments, book, home, login, pay, pharmacies, prescriptions, records, registry, status,
-    tracking,
+    appointments, book, home, login, pay, pharmacies, prescriptions, profile, records, registry,
+    status, tracking,
 };
 use crate::state::banner::{banner, Conditions};
 
@@ -40,6 +40,10 @@ pub fn App(api: Api) -> impl IntoView {
                     <Route path=path!("/login") view=login::Login />
                     <Route path=path!("/register") view=login::Register />
                     <Route path=path!("/status") view=status::StatusPage />
+                    <Route
+                        path=path!("/account")
+                        view=|| view! { <RequireAuth><profile::Account /></RequireAuth> }
+                    />
                     <Route path=path!("/registry") view=registry::Registry />
                     <Route
                         path=path!("/records")
@@ -87,6 +91,7 @@ fn Nav() -> impl IntoView {
                 <A href="/records">"Records"</A>
                 <A href="/tracking">"Tracking"</A>
                 <A href="/pharmacies">"Pharmacies"</A>
+                <A href="/account">"Account"</A>
             </Show>
             <A href="/registry">"Registry"</A>
             <A href="/status">"Status"</A>

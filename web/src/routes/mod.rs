@@ -7,6 +7,7 @@ pub mod login;
 pub mod pay;
 pub mod pharmacies;
 pub mod prescriptions;
+pub mod profile;
 pub mod records;
 pub mod registry;
 pub mod status;

@@ -6,6 +6,7 @@ pub mod chart;
 pub mod format;
 pub mod otp;
 pub mod payment;
+pub mod profile;
 pub mod reschedule;
 pub mod tracking;
 pub mod validation;
