@@ -514,7 +514,7 @@ impl Client {
         }
     }
 
-    fn note_breaker(&self, group: ApiGroup, now: Duration) {
+    pub(crate) fn note_breaker(&self, group: ApiGroup, now: Duration) {
         for state in self.inner.services.get(group).transitions(now) {
             self.emit(Event::BreakerChanged { group, state });
             if state == BreakerStatus::Closed {

@@ -66,6 +66,14 @@ pub enum Event {
         /// The new state.
         state: SessionState,
     },
+    /// A reachability probe ([`Client::probe`](crate::Client::probe)) ran.
+    ReachabilityProbed {
+        /// Whether the API's `GET /health` answered 2xx.
+        reachable: bool,
+        /// The groups whose break, opened only by calls that got no answer, ended because
+        /// their server answered: each is half-open now, its next call the probe.
+        resumed: Vec<ApiGroup>,
+    },
 }
 
 impl Event {
@@ -91,6 +99,9 @@ impl Event {
             Event::Synced { id, result } => tracing::info!(id, result, "write synced"),
             Event::SessionChanged { state } => {
                 tracing::info!(state = ?state, "session state changed")
+            }
+            Event::ReachabilityProbed { reachable, resumed } => {
+                tracing::info!(reachable, resumed = ?resumed, "reachability probed")
             }
         }
     }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{
-    BreakerConfig, BreakerState, BudgetConfig, CircuitBreaker, Outcome, Permit, RetryBudget,
+    BreakCause, BreakerConfig, BreakerState, BudgetConfig, CircuitBreaker, Outcome, Permit,
+    RetryBudget,
 };
 
 /// A group of API routes served, in the hospital's deployment, by one service.
@@ -169,6 +170,22 @@ impl Service {
 
     pub fn allows_retry(&self) -> bool {
         lock(&self.budget).allows_retry()
+    }
+
+    /// Tells the breaker that the server answered a reachability probe; answers the end of
+    /// the break this ended (a break only unanswered calls opened), `None` when nothing
+    /// changed.
+    pub fn record_reachable(&self, now: Duration) -> Option<Duration> {
+        let mut breaker = lock(&self.breaker);
+        let BreakerState::Open { until } = breaker.state(now) else {
+            return None;
+        };
+        breaker.record_reachable(now).then_some(until)
+    }
+
+    /// Whether the breaker is in a break that a reachability probe would end.
+    pub fn in_network_break(&self, now: Duration) -> bool {
+        lock(&self.breaker).break_cause(now) == Some(BreakCause::Network)
     }
 
     pub fn status(&self, now: Duration) -> BreakerStatus {

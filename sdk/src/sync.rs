@@ -21,7 +21,7 @@ use crate::events::Event;
 use crate::outbox::{Delivery, DrainReport, Intent, OutboxEntry, WriteMethod};
 use crate::services::ApiGroup;
 use crate::time;
-use crate::transport::Method;
+use crate::transport::{HttpRequest, Method};
 
 impl Client {
     /// The outbox: queued writes with per-entry status, observable and awaitable.
@@ -152,10 +152,104 @@ impl Client {
         SyncTimer { task }
     }
 
-    /// Reachability probe for drain triggers: true when `GET /health` answers 2xx.
+    /// Asks whether the API is reachable: `GET /health`, one attempt, sent outside the
+    /// circuit breakers (a breaker that opened while the device was offline must not stop
+    /// the check that it is back). True when it answers 2xx.
+    ///
+    /// Call it when the OS reports connectivity again (in the browser, the `online` trigger
+    /// of `install_sync_triggers` does). When the server answers,
+    /// every group served from that base URL whose break only unanswered calls opened
+    /// (connection errors, offline, timeouts) is moved to half-open at once, instead of
+    /// waiting out its 60–90 s break; its next call is the probe. Groups with another base
+    /// URL are checked at that URL's `/health` only when one of them is in such a break. A
+    /// break opened by the server's failing answers (5xx, 429) or set by its `Retry-After` is
+    /// left to run. Outbox entries that were waiting for an ended break become due, and the
+    /// outbox is drained in the background, as when a breaker closes. Emits
+    /// [`Event::ReachabilityProbed`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(client: lifeline_sdk::Client) {
+    /// // The OS said the network is back.
+    /// if client.probe().await {
+    ///     // Calls go again; breaks opened while offline are over.
+    ///     let _ = client.hospitals().list().await;
+    /// }
+    /// # }
+    /// ```
     pub async fn probe(&self) -> bool {
-        let call = Call::get(ApiGroup::Auth, "/health").anonymous();
-        self.execute(&call, None).await.is_ok()
+        let services = &self.inner.services;
+        let main = services.get(ApiGroup::Auth).base_url.clone();
+        let now = time::now();
+        let mut urls = vec![main.clone()];
+        for group in ApiGroup::ALL {
+            let service = services.get(group);
+            if !urls.contains(&service.base_url) && service.in_network_break(now) {
+                urls.push(service.base_url.clone());
+            }
+        }
+        let mut reachable = false;
+        let mut resumed = Vec::new();
+        for url in urls {
+            if !self.health(&url).await {
+                continue;
+            }
+            reachable |= url == main;
+            let now = time::now();
+            for group in ApiGroup::ALL {
+                let service = services.get(group);
+                if service.base_url != url {
+                    continue;
+                }
+                if let Some(until) = service.record_reachable(now) {
+                    resumed.push((group, until.saturating_sub(now)));
+                    self.note_breaker(group, now);
+                }
+            }
+        }
+        self.emit(Event::ReachabilityProbed {
+            reachable,
+            resumed: resumed.iter().map(|(group, _)| *group).collect(),
+        });
+        if let Some(&(first, _)) = resumed.first() {
+            self.release_writes_waiting_for(&resumed).await;
+            self.drain_on_recovery(first);
+        }
+        reachable
+    }
+
+    /// `GET {base_url}/health`, one attempt, no breaker, no retry: whether it answered 2xx.
+    async fn health(&self, base_url: &str) -> bool {
+        let request = HttpRequest {
+            method: Method::GET,
+            url: format!("{base_url}/health"),
+            headers: vec![("accept", "application/json".to_string())],
+            body: None,
+            timeout: self.inner.config.attempt_timeout,
+        };
+        matches!(self.inner.transport.send(request).await, Ok(resp) if (200..300).contains(&resp.status))
+    }
+
+    /// Makes the outbox entries due that waited for the breaks that just ended: an entry of
+    /// such a group due before its old break's end could not go before that end.
+    async fn release_writes_waiting_for(&self, ended: &[(ApiGroup, std::time::Duration)]) {
+        let now_ms = time::unix_ms();
+        let old_end_ms = |left: std::time::Duration| {
+            // Entries park until the break's end rounded up to the millisecond.
+            now_ms.saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX) + 1)
+        };
+        let waits = |entry: &OutboxEntry| {
+            let group = ApiGroup::for_path(&entry.intent.request().path);
+            ended
+                .iter()
+                .any(|&(g, left)| g == group && entry.next_attempt_at_ms <= old_end_ms(left))
+        };
+        match self.inner.outbox.expedite(now_ms, waits).await {
+            Ok(Some(n)) => tracing::debug!(entries = n, "outbox entries released by reachability"),
+            Ok(None) => tracing::debug!("outbox busy: entries keep their time"),
+            Err(e) => tracing::warn!(error = %e, "outbox entries could not be released"),
+        }
     }
 
     /// Installs the browser's drain triggers (online after a successful probe, page

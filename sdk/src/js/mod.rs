@@ -141,7 +141,10 @@ impl LifelineClient {
     /// synced writes, session changes), as an async iterator.
     #[wasm_bindgen(unchecked_return_type = "AsyncIterableIterator<LifelineEvent>")]
     pub fn events(&self) -> JsValue {
-        let stream = self.client.events().map(LifelineEvent::from);
+        let stream = self
+            .client
+            .events()
+            .filter_map(|e| futures::future::ready(LifelineEvent::from_event(e)));
         AsyncIter::new(stream).into_js()
     }
 
@@ -152,11 +155,17 @@ impl LifelineClient {
         #[wasm_bindgen(unchecked_param_type = "(event: LifelineEvent) => void")]
         callback: js_sys::Function,
     ) -> JsValue {
-        let stream = self.client.events().map(LifelineEvent::from);
+        let stream = self
+            .client
+            .events()
+            .filter_map(|e| futures::future::ready(LifelineEvent::from_event(e)));
         subscribe_callback(stream, callback)
     }
 
-    /// True when `GET /health` answers 2xx.
+    /// True when `GET /health` answers 2xx (one attempt, outside the circuit breakers). Call
+    /// it when the OS reports connectivity again: when the server answers, breaks that only
+    /// unanswered calls opened end at once (the group turns `half_open`) and queued writes
+    /// waiting for them are drained; breaks the server's errors opened keep running.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn probe(&self) -> Promise {
         let client = self.client.clone();

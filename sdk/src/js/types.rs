@@ -234,9 +234,12 @@ pub enum LifelineEvent {
     },
 }
 
-impl From<crate::Event> for LifelineEvent {
-    fn from(event: crate::Event) -> Self {
-        match event {
+impl LifelineEvent {
+    /// The JavaScript form of `event`. `None` for the reachability probe's event, which the
+    /// package does not publish yet: `probe()` answers it, and the groups it resumed show up
+    /// as `breaker_changed` to `half_open`.
+    pub(crate) fn from_event(event: crate::Event) -> Option<Self> {
+        Some(match event {
             crate::Event::RetryScheduled {
                 group,
                 path,
@@ -263,7 +266,8 @@ impl From<crate::Event> for LifelineEvent {
             crate::Event::SessionChanged { state } => LifelineEvent::SessionChanged {
                 state: state.into(),
             },
-        }
+            crate::Event::ReachabilityProbed { .. } => return None,
+        })
     }
 }
 

@@ -391,6 +391,37 @@ impl Outbox {
         Err(OutboxError::NotFound(id.to_owned()))
     }
 
+    /// Makes every queued entry that `waits_for_break` picks due at `now_ms`. For entries
+    /// waiting for a circuit breaker whose break ended early (the server became reachable):
+    /// they could not have gone before the break's end, and that end is now. Takes the drain
+    /// lock; answers how many entries changed, or `None` when a drain holds the queue (and the
+    /// entries stay as they are).
+    pub(crate) async fn expedite<F>(
+        &self,
+        now_ms: u64,
+        waits_for_break: F,
+    ) -> Result<Option<usize>, OutboxError>
+    where
+        F: Fn(&OutboxEntry) -> bool,
+    {
+        let Some(_guard) = self.inner.lock.try_acquire().await? else {
+            return Ok(None);
+        };
+        let mut entries = self.all_entries().await?;
+        let mut changed = Vec::new();
+        for entry in &mut entries {
+            if entry.status == EntryStatus::Queued
+                && entry.next_attempt_at_ms > now_ms
+                && waits_for_break(entry)
+            {
+                entry.next_attempt_at_ms = now_ms;
+                changed.push(&*entry);
+            }
+        }
+        self.save_many(&changed).await?;
+        Ok(Some(changed.len()))
+    }
+
     fn notify(&self, update: EntryUpdate) {
         #[cfg(target_arch = "wasm32")]
         if let Some(broadcast) = &self.inner.broadcast {

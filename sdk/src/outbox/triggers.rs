@@ -5,7 +5,9 @@
 //! worker) also drains on:
 //!
 //! - `online`, but only after a reachability probe the caller provides succeeds, because
-//!   `navigator.onLine` says "online" on a captive portal or a dead Wi-Fi (TanStack #4772);
+//!   `navigator.onLine` says "online" on a captive portal or a dead Wi-Fi (TanStack #4772).
+//!   The client's probe ([`Client::probe`](crate::Client::probe)) also ends the breaks that
+//!   the time offline opened, so the drain that follows is not refused by them;
 //! - `visibilitychange` to visible: the user came back to the tab;
 //! - a fixed interval, which also covers backoff deadlines passing while nothing else happens.
 //!

@@ -641,6 +641,40 @@ pub enum TransitionReason {
     /// The caller reset the breaker (for example when the device came back online).
     #[error("reset")]
     Reset,
+    /// A reachability probe reached the server during a break that only unanswered calls
+    /// opened: the break ends early and the next call is the probe
+    /// ([`CircuitBreaker::record_reachable`]).
+    #[error("server reachable")]
+    Reachable,
+}
+
+/// What opened the current break: it decides whether a successful reachability probe may
+/// end the break early ([`CircuitBreaker::record_reachable`]).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use lifeline_sdk::policy::{BreakCause, CircuitBreaker, Outcome};
+///
+/// let mut b = CircuitBreaker::default();
+/// for outcome in [Outcome::Network, Outcome::Timeout] {
+///     let p = b.try_acquire(Duration::ZERO).unwrap();
+///     b.record(Duration::ZERO, p, &outcome);
+/// }
+/// assert_eq!(b.break_cause(Duration::ZERO), Some(BreakCause::Network));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakCause {
+    /// Only calls that got no answer at all (connection refused or reset, DNS, offline,
+    /// timeout): the device or the path to the server may have been down rather than the
+    /// server, so learning that the server is reachable ends the break.
+    Network,
+    /// The server answered with failures (5xx, 429, 408), or a `Retry-After` set the break:
+    /// the server itself is in trouble or asked to wait, and only time or a probe call ends
+    /// the break.
+    Server,
 }
 
 /// One state change, queued exactly once.
@@ -694,6 +728,9 @@ pub struct BreakerTransition {
 pub struct Permit {
     epoch: u64,
     probe: bool,
+    /// When it was issued, for a call let through while a failure run was open (see
+    /// "Failure runs" on [`CircuitBreaker`]); `None` for other calls.
+    trial: Option<Duration>,
 }
 
 impl Permit {
@@ -747,6 +784,8 @@ struct Bucket {
     index: u64,
     calls: u32,
     failures: u32,
+    /// Failures that were answers of the server (5xx, 429, 408), not missing answers.
+    server_failures: u32,
 }
 
 /// A circuit breaker for one API group.
@@ -769,6 +808,27 @@ struct Bucket {
 ///
 /// A `Retry-After` on a failing answer (429, 503) lengthens the break to at least that long
 /// (capped at `max_break_duration`): the server said when to come back.
+///
+/// # Failure runs
+///
+/// While closed with a run of failures under way (the last outcome was a failure), the
+/// breaker lets through only as many calls at once as the consecutive rules have left before
+/// they open it (one, with the defaults): the retry of a failed call, or a new call, but not
+/// both at once. Otherwise a call that starts while another's retry is in flight fails too,
+/// and the outage costs a third attempt the breaker could not stop. A call refused this way
+/// gets [`Rejected`] with the time the call in flight may still take; a success ends the run
+/// and the limit. Such a call in flight that is neither recorded nor cancelled within
+/// `probe_timeout` stops counting.
+///
+/// # Reachability
+///
+/// Each break remembers its [`BreakCause`]: [`BreakCause::Network`] when only calls without
+/// an answer (connection errors, offline, timeouts) opened it, [`BreakCause::Server`] when
+/// the server answered with failures or a `Retry-After` set the break. When the app learns
+/// the server is reachable again (the OS reports connectivity and `GET /health` answers),
+/// [`record_reachable`](Self::record_reachable) ends a network break at once, half-open, so
+/// a phone that was offline does not wait out a 60–90 s break; a server break is left to run,
+/// because the server said it was in trouble or when to come back.
 ///
 /// # Jittered breaks
 ///
@@ -811,22 +871,38 @@ struct Bucket {
 ///
 /// | setting | outage | attempts / client / min | peak 10 s / 120 s | 99% reads back | 99% writes delivered |
 /// | --- | --- | --- | --- | --- | --- |
-/// | defaults (2 in a row, [60, 90] s) | 60 s | 2.0002 | 0.31× / 1.36× | 40 s | 37 s |
-/// | defaults | 10 s | 12 | 0.07× / 1.35× | 90 s | 81 s |
-/// | defaults | 5 min | 1.1 | 0.75× / 1.36× | 90 s | 222 s |
+/// | defaults (2 in a row, [60, 90] s) | 60 s | 2.0 | 0.30× / 1.33× | 40 s | 35 s |
+/// | defaults | 10 s | 12 | 0.07× / 1.33× | 90 s | 79 s |
+/// | defaults | 5 min | 1.1 | 0.36× / 1.59× | 91 s | 93 s |
+/// | no break jitter (90 s) | 60 s | 2.0 | 0.00× / 1.59× | 50 s | 40 s |
+/// | defaults, the clients' network down instead, waiting out the breaks | 60 s | 2.0 | 0.30× / 1.33× | 40 s | 35 s |
+/// | the same, with the reachability probe on reconnect (within 10 s) | 60 s | 2.0 | 2.52× / 2.52× | 19 s | 10 s |
+/// | the same, with the probe | 10 s | 12 | 2.06× / 2.06× | 19 s | 9 s |
+/// | the same, with the probe | 5 min | 1.1 | 2.48× / 5.09× | 19 s | 20 s |
+///
+/// Measured before the failure-run limit (and before refused deliveries stopped counting
+/// as outbox attempts), for comparison:
+///
+/// | setting | outage | attempts / client / min | peak 10 s / 120 s | 99% reads back | 99% writes delivered |
+/// | --- | --- | --- | --- | --- | --- |
 /// | 2 in a row, [60, 80] s | 60 s | 2.0 | 0.48× / 1.52× | 30 s | 27 s |
 /// | 2 in a row, [59.5, 85] s | 60 s | 2.0 | 0.38× / 1.29× | 40 s | 32 s |
-/// | no break jitter (90 s) | 60 s | 2.0002 | 0.00× / 1.59× | 50 s | 40 s |
 /// | open on 1 failure, [30, 50] s | 60 s | 2.0 | 0.05× / 1.35× | 49 s | 46 s |
 /// | 1 connection error or 2 in a row, [15, 30] s | 60 s | 3.3 | 0.61× / 1.31× | 33 s | 47 s |
 /// | earlier defaults (5 in a row, 5 s doubling to 60 s) | 60 s | 7.9 | 0.20× / 1.30× | 40 s | 119 s |
 ///
-/// The 0.0002 above 2 is two attempts among 10,000 clients: a call that started while the
-/// retry of another was in flight, so both failures arrived after the breaker let them go.
-/// The price is the short outage: a 10 s outage leaves reads stale for up to 90 s. Opening
-/// on one failure would halve detection but make every retry after a single failure
-/// impossible. Writes in long outages wait for the outbox's own backoff (up to 5 min), which
-/// counts refused deliveries as attempts.
+/// Before the failure-run limit the defaults made 2.0002 attempts per client per minute: in
+/// two clients of 10,000 a call started while the retry of another was in flight, so three
+/// failures got out before the breaker opened. The limit refuses that call instead (a read
+/// answers its cached value, a write waits in the outbox); recovery is unchanged.
+/// The price is the short server outage: a 10 s outage leaves reads stale for up to 90 s.
+/// Opening on one failure would halve detection but make every retry after a single failure
+/// impossible. When the clients' network was down rather than the server, the reachability
+/// probe brings reads back within the connectivity report plus one read period and writes
+/// within seconds; the price is that clients whose connectivity returns together (the
+/// simulation spreads the reports over 10 s) probe and flush their outboxes together,
+/// 2–5× the normal rate for a few seconds, where waiting out jittered breaks spreads them
+/// over 30 s.
 ///
 /// # Events
 ///
@@ -880,6 +956,13 @@ pub struct CircuitBreaker {
     bucket_nanos: u64,
     /// The latest end of a `Retry-After` seen on a failure while closed.
     retry_after_until: Option<Duration>,
+    /// The current failure run includes an answer of the server.
+    run_has_server_failure: bool,
+    /// When the calls let through during the current failure run were issued (at most
+    /// what the consecutive rules have left).
+    trials: Vec<Duration>,
+    /// What opened the latest break.
+    cause: BreakCause,
     rng: SplitMix64,
     transitions: Vec<BreakerTransition>,
 }
@@ -933,6 +1016,9 @@ impl CircuitBreaker {
             buckets: vec![Bucket::default(); buckets as usize],
             bucket_nanos: u64::try_from(bucket_nanos).unwrap_or(u64::MAX),
             retry_after_until: None,
+            run_has_server_failure: false,
+            trials: Vec::new(),
+            cause: BreakCause::Server,
             rng,
             transitions: Vec::new(),
         }
@@ -1006,7 +1092,8 @@ impl CircuitBreaker {
             } => {
                 let deadline = started.saturating_add(self.config.probe_timeout());
                 if now >= deadline {
-                    self.open(deadline, TransitionReason::ProbeLost, None);
+                    // Nothing new was learnt about the service: the cause stays.
+                    self.open(deadline, TransitionReason::ProbeLost, None, self.cause);
                     // The new break may itself be over already.
                     self.advance(now);
                 }
@@ -1035,10 +1122,32 @@ impl CircuitBreaker {
     pub fn try_acquire(&mut self, now: Duration) -> Result<Permit, Rejected> {
         self.advance(now);
         match self.inner {
-            Inner::Closed => Ok(Permit {
-                epoch: self.epoch,
-                probe: false,
-            }),
+            Inner::Closed => {
+                let Some(slots) = self.trial_slots() else {
+                    return Ok(Permit {
+                        epoch: self.epoch,
+                        probe: false,
+                        trial: None,
+                    });
+                };
+                // A trial whose outcome never came back within the probe timeout no longer
+                // holds its slot, so a lost permit cannot wedge the breaker.
+                let timeout = self.config.probe_timeout();
+                self.trials
+                    .retain(|&issued| now < issued.saturating_add(timeout));
+                if self.trials.len() >= slots as usize {
+                    let oldest = self.trials.iter().min().copied().unwrap_or(now);
+                    return Err(Rejected {
+                        retry_in: oldest.saturating_add(timeout).saturating_sub(now),
+                    });
+                }
+                self.trials.push(now);
+                Ok(Permit {
+                    epoch: self.epoch,
+                    probe: false,
+                    trial: Some(now),
+                })
+            }
             Inner::Open { until } => Err(Rejected {
                 retry_in: until.saturating_sub(now),
             }),
@@ -1051,6 +1160,7 @@ impl CircuitBreaker {
                 Ok(Permit {
                     epoch: self.epoch,
                     probe: true,
+                    trial: None,
                 })
             }
             Inner::HalfOpen {
@@ -1084,16 +1194,21 @@ impl CircuitBreaker {
         if permit.epoch != self.epoch {
             return;
         }
+        self.release_trial(&permit);
         let failure = outcome.is_breaker_failure();
+        let server_failure = failure && matches!(outcome, Outcome::Status { .. });
         match self.inner {
             Inner::Closed => {
                 if !failure {
                     self.consecutive_failures = 0;
                     self.consecutive_network_failures = 0;
-                    self.count(now, false);
+                    self.run_has_server_failure = false;
+                    self.trials.clear();
+                    self.count(now, false, false);
                     return;
                 }
                 self.consecutive_failures += 1;
+                self.run_has_server_failure |= server_failure;
                 if matches!(outcome, Outcome::Network) {
                     self.consecutive_network_failures += 1;
                 } else {
@@ -1103,7 +1218,17 @@ impl CircuitBreaker {
                     let until = now.saturating_add(ra.min(self.config.max_break_duration()));
                     self.retry_after_until = self.retry_after_until.max(Some(until));
                 }
-                let (calls, failures) = self.count(now, true);
+                let (calls, failures, server_failures) = self.count(now, true, server_failure);
+                // Any answer of the server in the run or the window, or a Retry-After, makes
+                // it the server's break; only missing answers make it the network's.
+                let cause = if self.run_has_server_failure
+                    || server_failures > 0
+                    || self.retry_after_until.is_some()
+                {
+                    BreakCause::Server
+                } else {
+                    BreakCause::Network
+                };
                 let threshold = self.config.consecutive_failures();
                 let network_threshold = self.config.consecutive_network_failures();
                 if network_threshold > 0 && self.consecutive_network_failures >= network_threshold {
@@ -1112,6 +1237,7 @@ impl CircuitBreaker {
                         now,
                         TransitionReason::ConsecutiveNetworkFailures { failures },
                         None,
+                        cause,
                     );
                 } else if threshold > 0 && self.consecutive_failures >= threshold {
                     let failures = self.consecutive_failures;
@@ -1119,6 +1245,7 @@ impl CircuitBreaker {
                         now,
                         TransitionReason::ConsecutiveFailures { failures },
                         outcome.retry_after(),
+                        cause,
                     );
                 } else if calls >= self.config.min_throughput()
                     && f64::from(failures) >= self.config.failure_ratio() * f64::from(calls)
@@ -1127,6 +1254,7 @@ impl CircuitBreaker {
                         now,
                         TransitionReason::FailureRatio { failures, calls },
                         outcome.retry_after(),
+                        cause,
                     );
                 }
             }
@@ -1134,7 +1262,17 @@ impl CircuitBreaker {
                 probe_started: Some(_),
             } if permit.probe => {
                 if failure {
-                    self.open(now, TransitionReason::ProbeFailed, outcome.retry_after());
+                    let cause = if server_failure {
+                        BreakCause::Server
+                    } else {
+                        BreakCause::Network
+                    };
+                    self.open(
+                        now,
+                        TransitionReason::ProbeFailed,
+                        outcome.retry_after(),
+                        cause,
+                    );
                 } else {
                     self.close(now, TransitionReason::ProbeSucceeded);
                 }
@@ -1159,6 +1297,9 @@ impl CircuitBreaker {
     /// ```
     pub fn cancel(&mut self, now: Duration, permit: Permit) {
         self.advance(now);
+        if permit.epoch == self.epoch {
+            self.release_trial(&permit);
+        }
         if permit.probe && permit.epoch == self.epoch {
             if let Inner::HalfOpen { .. } = self.inner {
                 self.inner = Inner::HalfOpen {
@@ -1191,6 +1332,78 @@ impl CircuitBreaker {
         }
     }
 
+    /// Reports that a reachability probe (such as `GET /health`, sent outside the breaker)
+    /// got an answer from the server at `now`. A break that only unanswered calls opened
+    /// ([`BreakCause::Network`]) ends at once: the breaker turns half-open, so the next call
+    /// is the single probe and its outcome closes or reopens the breaker as usual (a failing
+    /// probe grows the break as after any other break). A break the server's answers opened,
+    /// or a `Retry-After` set ([`BreakCause::Server`]), is left alone: the server said it is
+    /// in trouble or when to come back, and answering `/health` does not change that.
+    ///
+    /// Answers whether the break ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::{BreakerState, CircuitBreaker, Outcome};
+    ///
+    /// let t0 = Duration::from_secs(5);
+    /// let mut offline = CircuitBreaker::default();
+    /// let mut failing = CircuitBreaker::default();
+    /// for _ in 0..2 {
+    ///     let p = offline.try_acquire(t0).unwrap();
+    ///     offline.record(t0, p, &Outcome::Network);
+    ///     let p = failing.try_acquire(t0).unwrap();
+    ///     failing.record(t0, p, &Outcome::status(503));
+    /// }
+    /// let back = t0 + Duration::from_secs(3);
+    /// assert!(offline.record_reachable(back));
+    /// assert_eq!(offline.state(back), BreakerState::HalfOpen);
+    /// assert!(!failing.record_reachable(back));
+    /// assert!(matches!(failing.state(back), BreakerState::Open { .. }));
+    /// ```
+    pub fn record_reachable(&mut self, now: Duration) -> bool {
+        self.advance(now);
+        match self.inner {
+            Inner::Open { until } if now < until && self.cause == BreakCause::Network => {
+                self.transition(
+                    now,
+                    Inner::HalfOpen {
+                        probe_started: None,
+                    },
+                    TransitionReason::Reachable,
+                );
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// What opened the break, while the breaker is open at `now`; `None` when it is closed
+    /// or half-open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::{BreakCause, CircuitBreaker, Outcome};
+    ///
+    /// let mut b = CircuitBreaker::default();
+    /// assert_eq!(b.break_cause(Duration::ZERO), None);
+    /// for outcome in [Outcome::Network, Outcome::status(502)] {
+    ///     let p = b.try_acquire(Duration::ZERO).unwrap();
+    ///     b.record(Duration::ZERO, p, &outcome);
+    /// }
+    /// assert_eq!(b.break_cause(Duration::ZERO), Some(BreakCause::Server));
+    /// ```
+    pub fn break_cause(&self, now: Duration) -> Option<BreakCause> {
+        match self.state(now) {
+            BreakerState::Open { .. } => Some(self.cause),
+            _ => None,
+        }
+    }
+
     /// Takes the queued state changes, oldest first. Each is returned exactly once.
     ///
     /// # Examples
@@ -1204,8 +1417,9 @@ impl CircuitBreaker {
         std::mem::take(&mut self.transitions)
     }
 
-    /// Counts one call in the window at `now`; returns (calls, failures) in the window.
-    fn count(&mut self, now: Duration, failure: bool) -> (u32, u32) {
+    /// Counts one call in the window at `now`; returns (calls, failures, server failures) in
+    /// the window.
+    fn count(&mut self, now: Duration, failure: bool, server_failure: bool) -> (u32, u32, u32) {
         let index =
             u64::try_from(now.as_nanos() / u128::from(self.bucket_nanos)).unwrap_or(u64::MAX);
         let n = self.buckets.len() as u64;
@@ -1213,25 +1427,68 @@ impl CircuitBreaker {
         if bucket.index != index {
             *bucket = Bucket {
                 index,
-                calls: 0,
-                failures: 0,
+                ..Bucket::default()
             };
         }
         bucket.calls += 1;
         bucket.failures += u32::from(failure);
+        bucket.server_failures += u32::from(server_failure);
         self.buckets
             .iter()
             .filter(|b| b.index <= index && index - b.index < n)
-            .fold((0, 0), |(c, f), b| (c + b.calls, f + b.failures))
+            .fold((0, 0, 0), |(c, f, s), b| {
+                (c + b.calls, f + b.failures, s + b.server_failures)
+            })
+    }
+
+    /// How many calls may be in flight while a failure run is open: what the consecutive
+    /// rules have left before they open the breaker, so that even if every one of them fails
+    /// the breaker opens on exactly the threshold and no call beyond it reaches the service.
+    /// `None` when no run is open (or the rules are off): no limit.
+    fn trial_slots(&self) -> Option<u32> {
+        let left = |threshold: u32, run: u32| {
+            (threshold > 0 && run > 0).then(|| threshold.saturating_sub(run))
+        };
+        let any = left(
+            self.config.consecutive_failures(),
+            self.consecutive_failures,
+        );
+        let network = left(
+            self.config.consecutive_network_failures(),
+            self.consecutive_network_failures,
+        );
+        match (any, network) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Frees the slot a trial permit held.
+    fn release_trial(&mut self, permit: &Permit) {
+        if let Some(issued) = permit.trial {
+            if let Some(i) = self.trials.iter().position(|&t| t == issued) {
+                self.trials.swap_remove(i);
+            }
+        }
     }
 
     fn clear_window(&mut self) {
         self.buckets.fill(Bucket::default());
         self.consecutive_failures = 0;
         self.consecutive_network_failures = 0;
+        self.run_has_server_failure = false;
+        self.trials.clear();
     }
 
-    fn open(&mut self, now: Duration, reason: TransitionReason, retry_after: Option<Duration>) {
+    fn open(
+        &mut self,
+        now: Duration,
+        reason: TransitionReason,
+        retry_after: Option<Duration>,
+        cause: BreakCause,
+    ) {
+        // A break a Retry-After set is the server's, whatever else failed.
+        let mut cause = cause;
         let grown = self.config.grown_break(self.opens);
         self.opens = self.opens.saturating_add(1);
         let shorten = self.config.break_jitter() * self.rng.next_f64();
@@ -1239,10 +1496,13 @@ impl CircuitBreaker {
         if let Some(ra) = retry_after {
             let ra_until = now.saturating_add(ra.min(self.config.max_break_duration()));
             until = until.max(ra_until);
+            cause = BreakCause::Server;
         }
         if let Some(ra_until) = self.retry_after_until.take() {
             until = until.max(ra_until);
+            cause = BreakCause::Server;
         }
+        self.cause = cause;
         self.clear_window();
         self.transition(now, Inner::Open { until }, reason);
     }
@@ -1715,5 +1975,169 @@ mod tests {
         }
         let distinct: std::collections::BTreeSet<_> = opened.iter().collect();
         assert!(distinct.len() > 190, "breaks differ between clients");
+    }
+
+    /// Opens `b` with two failures of `outcomes` at the clock's time.
+    fn open_with(b: &mut CircuitBreaker, clock: &FakeClock, outcomes: [Outcome; 2]) -> Duration {
+        for outcome in outcomes {
+            call(b, clock, outcome);
+        }
+        open_until(b, clock.now())
+    }
+
+    #[test]
+    fn a_network_break_ends_at_once_when_the_server_is_reachable_again() {
+        let mut b = CircuitBreaker::with_seed(BreakerConfig::default(), 5);
+        let clock = FakeClock::starting_at(secs(100));
+        let until = open_with(&mut b, &clock, [Outcome::Network, Outcome::Timeout]);
+        assert!(until - clock.now() >= secs(60));
+        assert_eq!(b.break_cause(clock.now()), Some(BreakCause::Network));
+        let _ = b.take_transitions();
+
+        // Connectivity is back 7 s into a 60-90 s break: half-open at once.
+        clock.advance(secs(7));
+        assert!(b.record_reachable(clock.now()));
+        assert_eq!(b.state(clock.now()), BreakerState::HalfOpen);
+        let t = b.take_transitions();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].reason, TransitionReason::Reachable);
+        assert_eq!(t[0].at, clock.now());
+        // Twice is a no-op: the break is already over.
+        assert!(!b.record_reachable(clock.now()));
+
+        // The next call is the single probe; its success closes the breaker.
+        let probe = b.try_acquire(clock.now()).unwrap();
+        assert!(probe.is_probe());
+        assert!(b.try_acquire(clock.now()).is_err());
+        b.record(clock.now(), probe, &Outcome::Success);
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_failed_probe_after_reachability_breaks_again_with_growth() {
+        let config = BreakerConfig::builder()
+            .break_jitter(0.0)
+            .break_duration(secs(10))
+            .max_break_duration(secs(80))
+            .build()
+            .unwrap();
+        let mut b = CircuitBreaker::with_seed(config, 1);
+        let clock = FakeClock::new();
+        let until = open_with(&mut b, &clock, [Outcome::Network, Outcome::Network]);
+        assert_eq!(until, secs(10));
+        clock.advance(secs(2));
+        assert!(b.record_reachable(clock.now()));
+        // Reachable, but the API itself still fails with no answer: 20 s, still the
+        // network's break.
+        call(&mut b, &clock, Outcome::Network);
+        assert_eq!(open_until(&b, clock.now()), clock.now() + secs(20));
+        assert_eq!(b.break_cause(clock.now()), Some(BreakCause::Network));
+        // ...or the probe gets a 503: the server's break, not shortened by /health.
+        clock.advance(secs(1));
+        assert!(b.record_reachable(clock.now()));
+        call(&mut b, &clock, Outcome::status(503));
+        assert_eq!(b.break_cause(clock.now()), Some(BreakCause::Server));
+        let until = open_until(&b, clock.now());
+        assert!(!b.record_reachable(clock.now()));
+        assert_eq!(open_until(&b, clock.now()), until);
+    }
+
+    #[test]
+    fn a_server_break_is_not_shortened_by_reachability() {
+        let clock = FakeClock::starting_at(secs(100));
+        // 5xx only, and a 5xx with a connection error: the server answered.
+        for outcomes in [
+            [Outcome::status(503), Outcome::status(500)],
+            [Outcome::Network, Outcome::status(502)],
+            [Outcome::status(429), Outcome::Network],
+        ] {
+            let mut b = CircuitBreaker::with_seed(BreakerConfig::default(), 9);
+            let until = open_with(&mut b, &clock, outcomes);
+            assert_eq!(b.break_cause(clock.now()), Some(BreakCause::Server));
+            assert!(!b.record_reachable(clock.now() + secs(1)), "{outcomes:?}");
+            assert_eq!(open_until(&b, clock.now() + secs(1)), until, "{outcomes:?}");
+        }
+    }
+
+    #[test]
+    fn a_break_set_by_retry_after_is_not_shortened_by_reachability() {
+        let config = BreakerConfig::builder()
+            .break_jitter(0.0)
+            .break_duration(secs(10))
+            .build()
+            .unwrap();
+        let clock = FakeClock::new();
+        // Network breaks lengthened by the server's Retry-After: on the failing call itself,
+        // on an earlier failure of the run, or on a failed probe.
+        let busy = Outcome::Status {
+            code: 503,
+            retry_after: Some(secs(75)),
+        };
+        let mut b = CircuitBreaker::with_seed(config, 1);
+        let until = open_with(&mut b, &clock, [busy, Outcome::Network]);
+        assert_eq!(until, secs(75));
+        assert!(!b.record_reachable(secs(30)));
+        assert_eq!(open_until(&b, secs(30)), secs(75));
+
+        let mut b = CircuitBreaker::with_seed(config, 1);
+        let until = open_with(&mut b, &clock, [Outcome::Network, Outcome::Network]);
+        clock.set(until);
+        call(&mut b, &clock, busy);
+        assert_eq!(open_until(&b, clock.now()), until + secs(75));
+        assert!(!b.record_reachable(clock.now() + secs(1)));
+        assert_eq!(b.break_cause(clock.now()), Some(BreakCause::Server));
+    }
+
+    #[test]
+    fn a_failure_run_lets_one_call_through_at_a_time() {
+        let mut b = CircuitBreaker::with_seed(BreakerConfig::default(), 2);
+        let clock = FakeClock::starting_at(secs(100));
+        // Without a failure, calls go out in parallel.
+        let (p1, p2) = (
+            b.try_acquire(clock.now()).unwrap(),
+            b.try_acquire(clock.now()).unwrap(),
+        );
+        b.record(clock.now(), p1, &Outcome::Success);
+        b.record(clock.now(), p2, &Outcome::Success);
+
+        // One failure: its retry goes, and a call starting while the retry is in flight is
+        // refused for as long as the retry may take; the outage costs 2 attempts, not 3.
+        call(&mut b, &clock, Outcome::status(503));
+        let retry = b.try_acquire(clock.now()).unwrap();
+        clock.advance(Duration::from_millis(100));
+        let refused = b.try_acquire(clock.now()).unwrap_err();
+        assert_eq!(
+            refused.retry_in,
+            BreakerConfig::default().probe_timeout() - Duration::from_millis(100)
+        );
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
+        b.record(clock.now(), retry, &Outcome::Network);
+        assert!(matches!(b.state(clock.now()), BreakerState::Open { .. }));
+
+        // A success ends the run and the limit.
+        let mut b = CircuitBreaker::with_seed(BreakerConfig::default(), 2);
+        call(&mut b, &clock, Outcome::Network);
+        let retry = b.try_acquire(clock.now()).unwrap();
+        assert!(b.try_acquire(clock.now()).is_err());
+        b.record(clock.now(), retry, &Outcome::Success);
+        let (p1, p2) = (
+            b.try_acquire(clock.now()).unwrap(),
+            b.try_acquire(clock.now()).unwrap(),
+        );
+        b.cancel(clock.now(), p1);
+        b.cancel(clock.now(), p2);
+
+        // A cancelled call frees its slot; a lost one stops counting after the probe timeout.
+        call(&mut b, &clock, Outcome::Timeout);
+        let p = b.try_acquire(clock.now()).unwrap();
+        b.cancel(clock.now(), p);
+        let lost = b.try_acquire(clock.now()).unwrap();
+        assert!(b.try_acquire(clock.now()).is_err());
+        clock.advance(BreakerConfig::default().probe_timeout());
+        let p = b.try_acquire(clock.now()).unwrap();
+        b.record(clock.now(), p, &Outcome::Success);
+        // The lost permit, recorded late, no longer matters.
+        b.record(clock.now(), lost, &Outcome::Network);
+        assert_eq!(b.state(clock.now()), BreakerState::Closed);
     }
 }

@@ -78,8 +78,8 @@ mod timeout;
 
 pub use backoff::{Backoff, BackoffError};
 pub use breaker::{
-    BreakerConfig, BreakerConfigBuilder, BreakerConfigError, BreakerState, BreakerTransition,
-    CircuitBreaker, Permit, Rejected, TransitionReason,
+    BreakCause, BreakerConfig, BreakerConfigBuilder, BreakerConfigError, BreakerState,
+    BreakerTransition, CircuitBreaker, Permit, Rejected, TransitionReason,
 };
 pub use budget::{BudgetConfig, BudgetConfigError, RetryBudget};
 pub use outcome::{parse_retry_after_secs, Outcome};
