@@ -224,6 +224,7 @@ export const PAGES = [
   { name: 'registry', path: '/registry', signedIn: true },
   { name: 'tracking', path: '/tracking', signedIn: true },
   { name: 'status', path: '/status', signedIn: true },
+  { name: 'account', path: '/account', signedIn: true },
 ];
 
 /** Opens `path` and waits until the page has rendered its data: a level-1 heading, no
