@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use crate::state::write::{WriteKind, WriteNotice};
 use futures::StreamExt;
 use leptos::prelude::*;
+use lifeline_sdk::outbox::{EntryStatus, Intent};
 use lifeline_sdk::storage::Store;
 use lifeline_sdk::{ApiGroup, BreakerStatus, Client, Event, SessionState};
 
@@ -212,6 +214,39 @@ impl Api {
             Duration::from_secs(1),
         );
     }
+}
+
+/// Hands `intent` to the SDK's outbox (stored before anything is sent, one idempotency key
+/// for every attempt), tries to send it now when online, and tells `notify` where it stands:
+/// the immediate answer, or "waiting" and later the final answer from whichever drain (this
+/// page, another tab, the service worker) delivers it.
+pub fn send_write(kind: WriteKind, intent: Intent, notify: impl Fn(WriteNotice) + 'static) {
+    leptos::task::spawn_local(async move {
+        let api = api();
+        let client = api.client().clone();
+        let entry = match client.queue(intent).await {
+            Ok(entry) => entry,
+            Err(e) => return notify(kind.not_saved(&UiError::from(e).to_string())),
+        };
+        if api.status().online.get_untracked() {
+            let _ = client.sync_now().await;
+        }
+        let now = match client.outbox().entry(&entry.id).await {
+            Ok(Some(e)) => e.status,
+            _ => EntryStatus::Queued,
+        };
+        let notice = kind.notice(&now);
+        let settled = notice.is_final();
+        notify(notice);
+        if settled {
+            return;
+        }
+        crate::app::request_background_sync();
+        match client.outbox().wait(&entry.id).await {
+            Ok(status) => notify(kind.notice(&status)),
+            Err(e) => tracing::warn!(error = %e, "following a queued write failed"),
+        }
+    });
 }
 
 /// Counts the signed-in user's unanswered outbox entries into [`Status::pending`].

@@ -7,9 +7,11 @@ use lifeline_sdk::types::appointments::{Appointment, AppointmentStatus, Slot};
 use uuid::Uuid;
 
 use super::{error_view, FreshnessNote};
-use crate::api::{api, UiError};
+use crate::api::{api, send_write, UiError};
 use crate::state::format::{money, when};
 use crate::state::reschedule::{alternatives, label, offered, Outcome};
+use crate::state::write::WriteKind;
+use lifeline_sdk::outbox::Intent;
 
 /// The appointments page.
 #[component]
@@ -25,13 +27,14 @@ pub fn Appointments() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let moving = RwSignal::new(None::<Appointment>);
     let cancel = move |id: Uuid| {
-        leptos::task::spawn_local(async move {
-            match api().client().appointments().cancel(id, None).await {
-                Ok(_) => {
-                    notice.set(Some("Appointment cancelled.".to_owned()));
-                    list.refetch();
-                }
-                Err(e) => notice.set(Some(format!("Could not cancel: {}", UiError::from(e)))),
+        let intent = Intent::CancelAppointment {
+            id,
+            body: Default::default(),
+        };
+        send_write(WriteKind::Cancel, intent, move |n| {
+            notice.set(Some(n.text().to_owned()));
+            if n.is_final() {
+                list.refetch();
             }
         });
     };

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::{error_view, FreshnessNote};
-use crate::api::{api, UiError};
+use crate::api::{api, send_write, UiError};
+use crate::state::write::{WriteKind, WriteNotice};
+use lifeline_sdk::outbox::Intent;
 
 /// The pharmacies page.
 #[component]
@@ -33,16 +35,20 @@ pub fn Pharmacies() -> impl IntoView {
             .map(|f| f.value.pharmacy.name)
             .ok()
     });
-    let nominate = move |id: Uuid| {
-        leptos::task::spawn_local(async move {
-            match api().client().pharmacies().nominate(id).await {
-                Ok(n) => {
-                    notice.set(Some(format!("{} is now your pharmacy.", n.pharmacy.name)));
+    let nominate = move |id: Uuid, name: String| {
+        send_write(
+            WriteKind::Nominate,
+            Intent::NominatePharmacy { id },
+            move |n| {
+                notice.set(Some(match &n {
+                    WriteNotice::Done(_) => format!("{name} is now your pharmacy."),
+                    other => other.text().to_owned(),
+                }));
+                if n.is_final() {
                     nominated.refetch();
                 }
-                Err(e) => notice.set(Some(format!("Could not nominate: {}", UiError::from(e)))),
-            }
-        });
+            },
+        );
     };
     view! {
         <h1 tabindex="-1">"Pharmacies"</h1>
@@ -71,11 +77,12 @@ pub fn Pharmacies() -> impl IntoView {
                         <ul class="cards" data-testid="pharmacies">
                             {f.value.into_iter().map(|p| {
                                 let id = p.id;
+                                let name = p.name.clone();
                                 view! {
                                     <li>
                                         <strong>{p.name}</strong>
                                         <span class="muted">{format!(" · {}, {} · {}", p.address, p.city, p.phone)}</span>
-                                        <button class="secondary" on:click=move |_| nominate(id)>"Nominate"</button>
+                                        <button class="secondary" on:click=move |_| nominate(id, name.clone())>"Nominate"</button>
                                     </li>
                                 }
                             }).collect_view()}

@@ -4,8 +4,10 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::{error_view, FreshnessNote};
-use crate::api::{api, UiError};
+use crate::api::{api, send_write, UiError};
 use crate::state::format::when;
+use crate::state::write::WriteKind;
+use lifeline_sdk::outbox::Intent;
 
 /// The prescriptions page.
 #[component]
@@ -20,13 +22,14 @@ pub fn Prescriptions() -> impl IntoView {
     });
     let notice = RwSignal::new(None::<String>);
     let order = move |id: Uuid| {
-        leptos::task::spawn_local(async move {
-            match api().client().prescriptions().order(id, None).await {
-                Ok(_) => {
-                    notice.set(Some("Refill ordered.".to_owned()));
-                    list.refetch();
-                }
-                Err(e) => notice.set(Some(format!("Could not order: {}", UiError::from(e)))),
+        let intent = Intent::OrderPrescription {
+            id,
+            body: Default::default(),
+        };
+        send_write(WriteKind::Refill, intent, move |n| {
+            notice.set(Some(n.text().to_owned()));
+            if n.is_final() {
+                list.refetch();
             }
         });
     };

@@ -10,3 +10,4 @@ pub mod profile;
 pub mod reschedule;
 pub mod tracking;
 pub mod validation;
+pub mod write;
