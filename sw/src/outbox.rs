@@ -10,13 +10,14 @@
 
 use std::time::Duration;
 
+use lifeline_sdk::outbox::DrainReport;
 use lifeline_sdk::storage::Store;
-use lifeline_sdk::{Client, SessionState};
+use lifeline_sdk::{time, Client, SessionState};
 use wasm_bindgen::JsValue;
 
 use crate::policy::{
-    sync_verdict, SyncFacts, SyncSession, SyncVerdict, DRAIN_BUSY_TRIES, DRAIN_BUSY_WAIT_MS,
-    STORE_NAME,
+    next_due_ms, sync_verdict, wait_for_due, SyncFacts, SyncSession, SyncVerdict, DRAIN_BUSY_TRIES,
+    DRAIN_BUSY_WAIT_MS, STORE_NAME,
 };
 
 fn js_error(e: impl std::fmt::Display) -> JsValue {
@@ -69,27 +70,61 @@ pub(crate) async fn sync(origin: String) -> Result<(), JsValue> {
         facts.session = Some(sync_session(state));
         // Without a confirmed session every entry would only be recorded as not sent:
         // leave the queue exactly as it is.
-        if state == SessionState::Active {
-            for attempt in 1..=DRAIN_BUSY_TRIES {
-                if client.sync_now().await.map_err(js_error)?.is_some() {
-                    facts.drained = true;
-                    break;
-                }
-                if attempt < DRAIN_BUSY_TRIES {
-                    lifeline_sdk::time::sleep(Duration::from_millis(DRAIN_BUSY_WAIT_MS)).await;
-                }
-            }
-            if let Some(user) = client.current_user() {
-                facts.unsynced_after = client
-                    .outbox()
-                    .unsynced_count(&user.id.to_string())
-                    .await
-                    .map_err(js_error)?;
-            }
+        if let (SessionState::Active, Some(user)) = (state, client.current_user()) {
+            let user = user.id.to_string();
+            facts.drained = drain(&client, &user).await?;
+            facts.unsynced_after = client
+                .outbox()
+                .unsynced_count(&user)
+                .await
+                .map_err(js_error)?;
         }
     }
     match sync_verdict(facts) {
         SyncVerdict::Done => Ok(()),
         SyncVerdict::RetryLater(reason) => Err(JsValue::from_str(&reason)),
     }
+}
+
+/// Runs the page's drain ([`Client::sync_now`]) until it has attempted something, waiting for
+/// writes still backing off within the sync's budget ([`wait_for_due`]). Answers whether a
+/// drain ran at all (`false`: another context held the outbox every time).
+async fn drain(client: &Client, user: &str) -> Result<bool, JsValue> {
+    let mut waited_ms = 0u64;
+    let mut drains = 0u32;
+    loop {
+        let Some(report) = drain_when_free(client).await? else {
+            return Ok(false);
+        };
+        drains += 1;
+        let entries = client.outbox().entries(user).await.map_err(js_error)?;
+        let next_due = next_due_ms(entries.iter().map(|e| {
+            (
+                e.resource.as_str(),
+                e.status.is_unsynced(),
+                e.next_attempt_at_ms,
+            )
+        }));
+        let now = time::unix_ms();
+        match wait_for_due(now, waited_ms, drains, report.attempts > 0, next_due) {
+            None => return Ok(true),
+            Some(wait) => {
+                time::sleep(Duration::from_millis(wait)).await;
+                waited_ms += wait;
+            }
+        }
+    }
+}
+
+/// One drain, tried again while another context (a page) holds the outbox.
+async fn drain_when_free(client: &Client) -> Result<Option<DrainReport>, JsValue> {
+    for attempt in 1..=DRAIN_BUSY_TRIES {
+        if let Some(report) = client.sync_now().await.map_err(js_error)? {
+            return Ok(Some(report));
+        }
+        if attempt < DRAIN_BUSY_TRIES {
+            time::sleep(Duration::from_millis(DRAIN_BUSY_WAIT_MS)).await;
+        }
+    }
+    Ok(None)
 }

@@ -164,6 +164,51 @@ pub const DRAIN_BUSY_TRIES: u32 = 10;
 /// The wait between two tries of a busy drain.
 pub const DRAIN_BUSY_WAIT_MS: u64 = 1_000;
 
+/// How long one sync may wait, in all, for queued writes to come due. A write that failed a
+/// moment ago waits out its backoff (a second or two after the first failure) before the next
+/// attempt, and the browser's next try of a failed sync comes minutes later; a sync event may
+/// run for a few minutes, so it waits for the write instead, within this bound.
+pub const SYNC_WAIT_BUDGET_MS: u64 = 60_000;
+
+/// The most drains one sync runs while waiting for writes to come due.
+pub const SYNC_MAX_DRAINS: u32 = 5;
+
+/// When the next drain of a sync should run, in milliseconds from now, or `None` to stop.
+/// `drains` is how many drains the sync has run so far.
+///
+/// A sync waits only while its drains have attempted nothing (every write of the user was
+/// still backing off), only if the earliest of them comes due within the rest of
+/// [`SYNC_WAIT_BUDGET_MS`], and for at most [`SYNC_MAX_DRAINS`] drains (a write due but not
+/// sent, e.g. because the session ended meanwhile, would otherwise be tried in a loop). Once a
+/// drain has attempted a write, the sync ends: a write that failed again waits for the
+/// browser's next try, not for a tight loop in the worker.
+pub fn wait_for_due(
+    now_ms: u64,
+    waited_ms: u64,
+    drains: u32,
+    attempted: bool,
+    next_due_ms: Option<u64>,
+) -> Option<u64> {
+    if attempted || drains >= SYNC_MAX_DRAINS {
+        return None;
+    }
+    let wait = next_due_ms?.saturating_sub(now_ms);
+    (waited_ms.saturating_add(wait) <= SYNC_WAIT_BUDGET_MS).then_some(wait)
+}
+
+/// The earliest moment one of these entries may be sent: among the unsynced entries, given
+/// as `(resource, unsynced, next_attempt_at_ms)` in enqueue order, only the first of each
+/// resource can go (later ones wait for it), so the earliest of those firsts.
+pub fn next_due_ms<'a>(entries: impl IntoIterator<Item = (&'a str, bool, u64)>) -> Option<u64> {
+    let mut heads = std::collections::HashSet::new();
+    entries
+        .into_iter()
+        .filter(|(_, unsynced, _)| *unsynced)
+        .filter(|(resource, _, _)| heads.insert(*resource))
+        .map(|(_, _, due)| due)
+        .min()
+}
+
 /// The session the worker restored from the refresh cookie, as far as a sync cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncSession {
@@ -417,6 +462,36 @@ mod tests {
             sync_verdict(facts(3, SyncSession::Active, false, 3)),
             SyncVerdict::RetryLater(r) if r.contains("busy")
         ));
+    }
+
+    #[test]
+    fn a_sync_waits_for_writes_still_backing_off_within_its_budget() {
+        // Nothing attempted yet, due in 800 ms: wait for it.
+        assert_eq!(wait_for_due(10_000, 0, 1, false, Some(10_800)), Some(800));
+        // Due by now: drain again at once.
+        assert_eq!(wait_for_due(10_000, 0, 1, false, Some(9_000)), Some(0));
+        // Due after the budget: stop and let the browser try again.
+        assert_eq!(
+            wait_for_due(0, 0, 1, false, Some(SYNC_WAIT_BUDGET_MS + 1)),
+            None
+        );
+        assert_eq!(wait_for_due(0, 59_500, 1, false, Some(1_000)), None);
+        // A drain attempted something, nothing is queued, or enough drains ran: stop.
+        assert_eq!(wait_for_due(0, 0, 1, true, Some(10)), None);
+        assert_eq!(wait_for_due(0, 0, 1, false, None), None);
+        assert_eq!(wait_for_due(0, 0, SYNC_MAX_DRAINS, false, Some(0)), None);
+    }
+
+    #[test]
+    fn only_the_first_unsynced_entry_of_each_resource_can_come_due() {
+        let entries = [
+            ("slot-1", false, 5),  // confirmed: ignored
+            ("slot-1", true, 900), // first pending of slot-1
+            ("slot-1", true, 100), // waits behind it
+            ("kicks", true, 400),
+        ];
+        assert_eq!(next_due_ms(entries), Some(400));
+        assert_eq!(next_due_ms([("a", false, 1)]), None);
     }
 
     #[test]

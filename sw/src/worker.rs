@@ -189,7 +189,10 @@ async fn navigation(request: &Request, m: &PrecacheManifest) -> Result<Response,
 }
 
 /// `sync`: the tag [`OUTBOX_SYNC_TAG`] drains the SDK's outbox here, in the worker (see
-/// [`crate::outbox`]), then tells open pages a sync happened.
+/// [`crate::outbox`]). Open pages learn each entry's outcome from the outbox's broadcast
+/// channel; they are not asked to drain as well: a sync the worker could not finish (offline,
+/// no session) would fail the same way in a page, and only cost attempts and open its
+/// breakers.
 ///
 /// # Errors
 /// Fails, so the browser retries the sync later, when queued writes could not all be sent:
@@ -203,32 +206,10 @@ pub async fn handle_sync(tag: String) -> Result<(), JsValue> {
     match &outcome {
         Ok(()) => web_sys::console::info_1(&"lifeline outbox sync: nothing left to send".into()),
         Err(reason) => {
-            web_sys::console::warn_2(&"lifeline outbox sync: retry later:".into(), reason)
+            web_sys::console::warn_2(&"lifeline outbox sync: retry later:".into(), reason);
         }
     }
-    // Pages still hear about every sync: the booking wizard keeps a queued booking in the
-    // page itself, which only a page can send, and a page's own drain finds nothing left.
-    if let Err(e) = notify_pages().await {
-        web_sys::console::warn_2(&"lifeline outbox sync: pages not notified:".into(), &e);
-    }
     outcome
-}
-
-/// Posts `{"type": "lifeline-outbox-sync"}` to every open page of this origin.
-async fn notify_pages() -> Result<(), JsValue> {
-    let options = web_sys::ClientQueryOptions::new();
-    options.set_include_uncontrolled(true);
-    options.set_type(web_sys::ClientType::Window);
-    let clients: Array = JsFuture::from(scope().clients().match_all_with_options(&options))
-        .await?
-        .unchecked_into();
-    let message = js_sys::Object::new();
-    js_sys::Reflect::set(&message, &"type".into(), &"lifeline-outbox-sync".into())?;
-    for client in clients.iter() {
-        let client: web_sys::Client = client.unchecked_into();
-        client.post_message(&message)?;
-    }
-    Ok(())
 }
 
 /// `message`: `"skip-waiting"` activates a waiting worker once the user accepted the update.

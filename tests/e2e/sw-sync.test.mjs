@@ -33,7 +33,9 @@ async function waitFor(what, check, timeoutMs = 30_000) {
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
+    }
     await sleep(200);
   }
 }
@@ -49,7 +51,10 @@ async function syncDispatcher(context) {
   });
   await cdp.send('ServiceWorker.enable');
   const scope = `${backend.url}/`;
-  const registrationId = await waitFor('the worker registration', () => registrations.get(scope));
+  const registrationId = await waitFor(
+    () => `the worker registration (seen: ${[...registrations.keys()].join(', ') || 'none'})`,
+    () => registrations.get(scope),
+  );
   return {
     blank,
     async dispatch() {
@@ -106,8 +111,8 @@ async function serverKicks() {
 test('the worker sends a queued write with every page closed, once the session and server allow', async () => {
   const { page, context } = browser;
   const already = await queueKicks(page, 3);
-  await page.close();
   const sync = await syncDispatcher(context);
+  await page.close();
   assert.deepEqual(context.pages(), [sync.blank], 'no page of the app is open');
 
   // No session can be confirmed (refresh answers 503): the worker sends nothing.
