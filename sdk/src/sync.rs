@@ -19,7 +19,7 @@ use crate::client::{Call, Client};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::outbox::{Delivery, DrainReport, Intent, OutboxEntry, WriteMethod};
-use crate::services::ApiGroup;
+use crate::services::{ApiGroup, BreakerStatus};
 use crate::time;
 use crate::transport::{HttpRequest, Method};
 
@@ -203,18 +203,37 @@ impl Client {
                     continue;
                 }
                 if let Some(until) = service.record_reachable(now) {
-                    resumed.push((group, until.saturating_sub(now)));
+                    let resume_in = match service.status(now) {
+                        BreakerStatus::Open { retry_in } => retry_in,
+                        _ => std::time::Duration::ZERO,
+                    };
+                    resumed.push((group, until.saturating_sub(now), resume_in));
                     self.note_breaker(group, now);
                 }
             }
         }
         self.emit(Event::ReachabilityProbed {
             reachable,
-            resumed: resumed.iter().map(|(group, _)| *group).collect(),
+            resumed: resumed.iter().map(|(group, ..)| *group).collect(),
         });
-        if let Some(&(first, _)) = resumed.first() {
+        if let Some(&(first, ..)) = resumed.first() {
             self.release_writes_waiting_for(&resumed).await;
             self.drain_on_recovery(first);
+            // The released writes fall due over the spread ends of the breaks plus the
+            // outbox's release spread: drain once more when the last of them is due, so they
+            // do not wait for the next timer.
+            let last = resumed
+                .iter()
+                .map(|&(_, _, resume_in)| resume_in)
+                .max()
+                .unwrap_or_default()
+                + self.inner.outbox.config().release_spread
+                + std::time::Duration::from_millis(10);
+            let client = self.clone();
+            self.spawn_background(async move {
+                time::sleep(last).await;
+                client.drain_on_recovery(first);
+            });
         }
         reachable
     }
@@ -231,21 +250,27 @@ impl Client {
         matches!(self.inner.transport.send(request).await, Ok(resp) if (200..300).contains(&resp.status))
     }
 
-    /// Makes the outbox entries due that waited for the breaks that just ended: an entry of
-    /// such a group due before its old break's end could not go before that end.
-    async fn release_writes_waiting_for(&self, ended: &[(ApiGroup, std::time::Duration)]) {
+    /// Makes the outbox entries that waited for the breaks that just got shorter due soon
+    /// after the new ends: an entry of such a group due before its old break's end could
+    /// not go before that end, and the end is now sooner. Each entry gets its own delay
+    /// within the outbox's `release_spread` ([`OutboxConfig`](crate::outbox::OutboxConfig)),
+    /// so phones that came back together do not flush together.
+    async fn release_writes_waiting_for(
+        &self,
+        ended: &[(ApiGroup, std::time::Duration, std::time::Duration)],
+    ) {
         let now_ms = time::unix_ms();
-        let old_end_ms = |left: std::time::Duration| {
-            // Entries park until the break's end rounded up to the millisecond.
-            now_ms.saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX) + 1)
-        };
-        let waits = |entry: &OutboxEntry| {
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        // Entries park until the break's end rounded up to the millisecond.
+        let old_end_ms = |left| now_ms.saturating_add(ms(left) + 1);
+        let released_at = |entry: &OutboxEntry| {
             let group = ApiGroup::for_path(&entry.intent.request().path);
             ended
                 .iter()
-                .any(|&(g, left)| g == group && entry.next_attempt_at_ms <= old_end_ms(left))
+                .find(|&&(g, left, _)| g == group && entry.next_attempt_at_ms <= old_end_ms(left))
+                .map(|&(_, _, resume_in)| now_ms.saturating_add(ms(resume_in) + 1))
         };
-        match self.inner.outbox.expedite(now_ms, waits).await {
+        match self.inner.outbox.release(released_at).await {
             Ok(Some(n)) => tracing::debug!(entries = n, "outbox entries released by reachability"),
             Ok(None) => tracing::debug!("outbox busy: entries keep their time"),
             Err(e) => tracing::warn!(error = %e, "outbox entries could not be released"),
@@ -348,6 +373,33 @@ impl Client {
         wasm_bindgen_futures::spawn_local(task);
     }
 }
+
+impl Client {
+    /// Runs `task` in the background: on the tokio runtime natively (nothing without one: the
+    /// app's own drain triggers cover it), on the page's event loop in the browser.
+    fn spawn_background(
+        &self,
+        task: impl std::future::Future<Output = ()> + 'static + SendIfNative,
+    ) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(task);
+        }
+        #[cfg(target_arch = "wasm32")]
+        wasm_bindgen_futures::spawn_local(task);
+    }
+}
+
+/// `Send` where tasks move between threads (native), nothing in the browser.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) trait SendIfNative: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send> SendIfNative for T {}
+/// `Send` where tasks move between threads (native), nothing in the browser.
+#[cfg(target_arch = "wasm32")]
+pub(crate) trait SendIfNative {}
+#[cfg(target_arch = "wasm32")]
+impl<T> SendIfNative for T {}
 
 /// Keeps the native periodic drain running; dropping it stops the timer.
 #[cfg(not(target_arch = "wasm32"))]

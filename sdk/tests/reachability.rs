@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use lifeline_sdk::api::AppointmentFilter;
-use lifeline_sdk::outbox::{EntryStatus, Intent};
+use lifeline_sdk::outbox::{EntryStatus, Intent, OutboxConfig};
 use lifeline_sdk::policy::BreakerConfig;
 use lifeline_sdk::types::appointments::BookAppointment;
 use lifeline_sdk::{ApiGroup, BreakerStatus, Client, Event, Freshness};
@@ -21,7 +21,17 @@ use support::{drain_events, free_slots, register, Server};
 async fn client_with_long_breaks(server: &Server) -> Client {
     let client = server
         .builder()
-        .circuit_breaker(BreakerConfig::builder().break_jitter(0.0).build().unwrap())
+        .circuit_breaker(
+            BreakerConfig::builder()
+                .break_jitter(0.0)
+                .reachable_spread(Duration::from_secs(2))
+                .build()
+                .unwrap(),
+        )
+        .outbox(OutboxConfig {
+            release_spread: Duration::from_secs(1),
+            ..OutboxConfig::default()
+        })
         .build()
         .unwrap();
     register(&client).await;
@@ -93,13 +103,21 @@ async fn after_a_network_outage_the_probe_ends_the_break_and_the_next_call_goes_
     assert!(reachable);
     assert!(resumed.contains(&ApiGroup::Auth), "{resumed:?}");
     assert!(resumed.contains(&ApiGroup::Appointments), "{resumed:?}");
-    assert!(seen.iter().any(|e| matches!(
-        e,
-        Event::BreakerChanged {
-            group: ApiGroup::Auth,
-            state: BreakerStatus::HalfOpen
+    // The 90 s breaks now end within the 2-s reachable spread, each at its own draw.
+    for group in [ApiGroup::Auth, ApiGroup::Appointments] {
+        match client.breaker_state(group) {
+            BreakerStatus::Open { retry_in } => {
+                assert!(retry_in <= Duration::from_secs(2), "{group}: {retry_in:?}")
+            }
+            BreakerStatus::HalfOpen => {}
+            other => panic!("{group}: {other:?}"),
         }
-    )));
+    }
+    tokio::time::sleep(Duration::from_millis(2010)).await;
+    assert_eq!(
+        client.breaker_state(ApiGroup::Auth),
+        BreakerStatus::HalfOpen
+    );
 
     // The next read is the half-open probe and answers fresh data at once.
     let fresh = client.hospitals().list().await.unwrap();
@@ -108,10 +126,19 @@ async fn after_a_network_outage_the_probe_ends_the_break_and_the_next_call_goes_
     assert_eq!(client.breaker_state(ApiGroup::Auth), BreakerStatus::Closed);
     // The booking that waited for the appointments break is delivered by the drain the
     // probe started, without waiting for the break's old end.
-    let status = tokio::time::timeout(Duration::from_secs(10), client.outbox().wait(&entry.id))
-        .await
-        .expect("delivered soon after the probe")
-        .unwrap();
+    let status = match tokio::time::timeout(
+        Duration::from_secs(10),
+        client.outbox().wait(&entry.id),
+    )
+    .await
+    {
+        Ok(s) => s.unwrap(),
+        Err(_) => panic!(
+            "not delivered: {:?} {:?}",
+            client.outbox().entry(&entry.id).await,
+            client.breaker_state(ApiGroup::Appointments)
+        ),
+    };
     assert!(
         matches!(status, EntryStatus::Confirmed { .. }),
         "{status:?}"

@@ -164,8 +164,10 @@ impl LifelineClient {
 
     /// True when `GET /health` answers 2xx (one attempt, outside the circuit breakers). Call
     /// it when the OS reports connectivity again: when the server answers, breaks that only
-    /// unanswered calls opened end at once (the group turns `half_open`) and queued writes
-    /// waiting for them are drained; breaks the server's errors opened keep running.
+    /// unanswered calls opened end early, each at a random point within the next 15 s (then
+    /// the group turns `half_open`), and queued writes waiting for them are sent within the
+    /// outbox's release spread after that; breaks the server's errors opened keep running.
+    /// Emits a `reachability_probed` event.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn probe(&self) -> Promise {
         let client = self.client.clone();

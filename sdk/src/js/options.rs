@@ -317,6 +317,7 @@ impl ClientOptions {
                     "outbox backoff",
                 )?,
                 lock_name: outbox.lock_name.clone().unwrap_or(defaults.lock_name),
+                ..defaults
             });
         }
         if let Some(seed) = self.jitter_seed {

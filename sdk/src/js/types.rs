@@ -232,12 +232,19 @@ pub enum LifelineEvent {
         /// The new state.
         state: SessionState,
     },
+    /// A reachability probe (`probe()`) ran.
+    ReachabilityProbed {
+        /// Whether the API's `GET /health` answered 2xx.
+        reachable: bool,
+        /// The groups whose break, opened only by calls that got no answer, now ends early:
+        /// each turns `half_open` within the breaker's reachable spread.
+        resumed: Vec<ApiGroup>,
+    },
 }
 
 impl LifelineEvent {
-    /// The JavaScript form of `event`. `None` for the reachability probe's event, which the
-    /// package does not publish yet: `probe()` answers it, and the groups it resumed show up
-    /// as `breaker_changed` to `half_open`.
+    /// The JavaScript form of `event` (every event has one; `None` is kept for events the
+    /// package may not publish).
     pub(crate) fn from_event(event: crate::Event) -> Option<Self> {
         Some(match event {
             crate::Event::RetryScheduled {
@@ -266,7 +273,12 @@ impl LifelineEvent {
             crate::Event::SessionChanged { state } => LifelineEvent::SessionChanged {
                 state: state.into(),
             },
-            crate::Event::ReachabilityProbed { .. } => return None,
+            crate::Event::ReachabilityProbed { reachable, resumed } => {
+                LifelineEvent::ReachabilityProbed {
+                    reachable,
+                    resumed: resumed.into_iter().map(ApiGroup::from).collect(),
+                }
+            }
         })
     }
 }

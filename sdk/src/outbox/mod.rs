@@ -88,6 +88,14 @@ pub struct OutboxConfig {
     /// Name of the Web Lock that keeps drains exclusive across tabs and the service worker.
     /// Default is `lifeline-outbox`.
     pub lock_name: String,
+    /// When a circuit breaker's break ends early because the server is reachable again
+    /// (`Client::probe`), the entries that waited for it become due at the break's new end
+    /// plus a delay drawn uniformly from `[0, release_spread]` each (full jitter), rather
+    /// than all at that moment. Default is 10 s. Phones whose connectivity comes back
+    /// together would otherwise flush the writes they queued offline together; ten seconds
+    /// of spread after a break that lasted a minute or more still delivers them in a
+    /// fraction of the time waiting out the break takes.
+    pub release_spread: Duration,
 }
 
 impl Default for OutboxConfig {
@@ -96,6 +104,7 @@ impl Default for OutboxConfig {
             backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300))
                 .unwrap_or_default(),
             lock_name: "lifeline-outbox".to_owned(),
+            release_spread: Duration::from_secs(10),
         }
     }
 }
@@ -192,6 +201,11 @@ impl Outbox {
                 broadcast,
             }),
         }
+    }
+
+    /// The settings it was made with.
+    pub fn config(&self) -> &OutboxConfig {
+        &self.inner.config
     }
 
     /// The store the queue lives in.
@@ -391,30 +405,42 @@ impl Outbox {
         Err(OutboxError::NotFound(id.to_owned()))
     }
 
-    /// Makes every queued entry that `waits_for_break` picks due at `now_ms`. For entries
+    /// Makes every queued entry that `released_at` picks due at the time it answers (ms),
+    /// plus a delay drawn uniformly from `[0, release_spread]` for each entry. For entries
     /// waiting for a circuit breaker whose break ended early (the server became reachable):
-    /// they could not have gone before the break's end, and that end is now. Takes the drain
-    /// lock; answers how many entries changed, or `None` when a drain holds the queue (and the
-    /// entries stay as they are).
-    pub(crate) async fn expedite<F>(
-        &self,
-        now_ms: u64,
-        waits_for_break: F,
-    ) -> Result<Option<usize>, OutboxError>
+    /// they could not have gone before the break's end, and that end is now sooner; the
+    /// spread keeps the entries of phones that came back together from all going at the
+    /// break's end. An entry already due earlier than its draw keeps its time. Takes the
+    /// drain lock; answers how many entries changed, or `None` when a drain holds the queue
+    /// (and the entries stay as they are).
+    pub(crate) async fn release<F>(&self, released_at: F) -> Result<Option<usize>, OutboxError>
     where
-        F: Fn(&OutboxEntry) -> bool,
+        F: Fn(&OutboxEntry) -> Option<u64>,
     {
         let Some(_guard) = self.inner.lock.try_acquire().await? else {
             return Ok(None);
         };
         let mut entries = self.all_entries().await?;
+        let spread = self.inner.config.release_spread;
         let mut changed = Vec::new();
         for entry in &mut entries {
-            if entry.status == EntryStatus::Queued
-                && entry.next_attempt_at_ms > now_ms
-                && waits_for_break(entry)
-            {
-                entry.next_attempt_at_ms = now_ms;
+            if entry.status != EntryStatus::Queued {
+                continue;
+            }
+            let Some(at_ms) = released_at(entry) else {
+                continue;
+            };
+            let draw = {
+                let mut rng = self
+                    .inner
+                    .rng
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                spread.mul_f64(rng.next_f64())
+            };
+            let due = at_ms.saturating_add(u64::try_from(draw.as_millis()).unwrap_or(u64::MAX));
+            if due < entry.next_attempt_at_ms {
+                entry.next_attempt_at_ms = due;
                 changed.push(&*entry);
             }
         }

@@ -43,7 +43,7 @@ pub enum BreakerConfigError {
 /// `{"failure_ratio":0.5,"window_ms":10000,"buckets":10,"min_throughput":5,
 /// "consecutive_failures":2,"consecutive_network_failures":2,"break_duration_ms":90000,
 /// "max_break_duration_ms":90000,"break_growth":2.0,"break_jitter":0.3333333333333333,
-/// "probe_timeout_ms":10000}`; missing fields take these defaults. `consecutive_failures: 0`
+/// "probe_timeout_ms":10000,"reachable_spread_ms":15000}`; missing fields take these defaults. `consecutive_failures: 0`
 /// (or `consecutive_network_failures: 0`) turns that consecutive rule off.
 ///
 /// # Examples
@@ -84,6 +84,8 @@ struct RawBreakerConfig {
     break_jitter: f64,
     #[serde(rename = "probe_timeout_ms", with = "super::millis")]
     probe_timeout: Duration,
+    #[serde(rename = "reachable_spread_ms", with = "super::millis")]
+    reachable_spread: Duration,
 }
 
 impl Default for RawBreakerConfig {
@@ -100,6 +102,7 @@ impl Default for RawBreakerConfig {
             break_growth: 2.0,
             break_jitter: 1.0 / 3.0,
             probe_timeout: Duration::from_secs(10),
+            reachable_spread: Duration::from_secs(15),
         }
     }
 }
@@ -314,6 +317,23 @@ impl BreakerConfig {
         self.raw.probe_timeout
     }
 
+    /// How far a reachability probe moves the end of a network break: to a point drawn
+    /// uniformly from `[now, now + reachable_spread]` (full jitter), never later than the
+    /// break's own end. Zero ends the break at once. Default is 15 s: see "Reachability" on
+    /// [`CircuitBreaker`] for why the end is spread rather than immediate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// assert_eq!(BreakerConfig::default().reachable_spread(), Duration::from_secs(15));
+    /// ```
+    pub fn reachable_spread(&self) -> Duration {
+        self.raw.reachable_spread
+    }
+
     /// The break before jitter after `opens` earlier opens without a successful probe:
     /// `min(max_break_duration, break_duration · break_growth^opens)`.
     ///
@@ -508,6 +528,24 @@ impl BreakerConfigBuilder {
         self
     }
 
+    /// How far a reachability probe may move the end of a network break. Default is 15 s;
+    /// zero ends it at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifeline_sdk::policy::BreakerConfig;
+    ///
+    /// let c = BreakerConfig::builder().reachable_spread(Duration::ZERO).build()?;
+    /// assert_eq!(c.reachable_spread(), Duration::ZERO);
+    /// # Ok::<(), lifeline_sdk::policy::BreakerConfigError>(())
+    /// ```
+    pub fn reachable_spread(mut self, d: Duration) -> Self {
+        self.raw.reachable_spread = d;
+        self
+    }
+
     /// How long a probe may stay unresolved before it counts as failed. Default is 10 s.
     ///
     /// # Examples
@@ -642,8 +680,8 @@ pub enum TransitionReason {
     #[error("reset")]
     Reset,
     /// A reachability probe reached the server during a break that only unanswered calls
-    /// opened: the break ends early and the next call is the probe
-    /// ([`CircuitBreaker::record_reachable`]).
+    /// opened: the break ends early, at a point drawn within `reachable_spread`, and the next
+    /// call after it is the probe ([`CircuitBreaker::record_reachable`]).
     #[error("server reachable")]
     Reachable,
 }
@@ -963,6 +1001,8 @@ pub struct CircuitBreaker {
     trials: Vec<Duration>,
     /// What opened the latest break.
     cause: BreakCause,
+    /// A reachability probe already moved the end of the current break.
+    resuming: bool,
     rng: SplitMix64,
     transitions: Vec<BreakerTransition>,
 }
@@ -1019,6 +1059,7 @@ impl CircuitBreaker {
             run_has_server_failure: false,
             trials: Vec::new(),
             cause: BreakCause::Server,
+            resuming: false,
             rng,
             transitions: Vec::new(),
         }
@@ -1334,13 +1375,17 @@ impl CircuitBreaker {
 
     /// Reports that a reachability probe (such as `GET /health`, sent outside the breaker)
     /// got an answer from the server at `now`. A break that only unanswered calls opened
-    /// ([`BreakCause::Network`]) ends at once: the breaker turns half-open, so the next call
-    /// is the single probe and its outcome closes or reopens the breaker as usual (a failing
-    /// probe grows the break as after any other break). A break the server's answers opened,
-    /// or a `Retry-After` set ([`BreakCause::Server`]), is left alone: the server said it is
-    /// in trouble or when to come back, and answering `/health` does not change that.
+    /// ([`BreakCause::Network`]) ends early: at a point drawn uniformly from
+    /// `[now, now + reachable_spread]` (never later than it would have ended), after which
+    /// the breaker is half-open, so the next call is the single probe and its outcome closes
+    /// or reopens the breaker as usual (a failing probe grows the break as after any other
+    /// break). With a zero `reachable_spread` the breaker turns half-open at once. A break the
+    /// server's answers opened, or a `Retry-After` set ([`BreakCause::Server`]), is left
+    /// alone: the server said it is in trouble or when to come back, and answering `/health`
+    /// does not change that.
     ///
-    /// Answers whether the break ended.
+    /// Answers whether the break was shortened; a second report during the same break
+    /// changes nothing (the end stays where the first one drew it).
     ///
     /// # Examples
     ///
@@ -1359,21 +1404,35 @@ impl CircuitBreaker {
     /// }
     /// let back = t0 + Duration::from_secs(3);
     /// assert!(offline.record_reachable(back));
-    /// assert_eq!(offline.state(back), BreakerState::HalfOpen);
+    /// // The break now ends within 15 s (the default spread) instead of 60-90 s.
+    /// let end = match offline.state(back) {
+    ///     BreakerState::Open { until } => until,
+    ///     _ => back,
+    /// };
+    /// assert!(end <= back + Duration::from_secs(15));
+    /// assert_eq!(offline.state(end), BreakerState::HalfOpen);
     /// assert!(!failing.record_reachable(back));
     /// assert!(matches!(failing.state(back), BreakerState::Open { .. }));
     /// ```
     pub fn record_reachable(&mut self, now: Duration) -> bool {
         self.advance(now);
         match self.inner {
-            Inner::Open { until } if now < until && self.cause == BreakCause::Network => {
-                self.transition(
-                    now,
+            Inner::Open { until }
+                if now < until && self.cause == BreakCause::Network && !self.resuming =>
+            {
+                self.resuming = true;
+                let spread = self.config.reachable_spread();
+                let end = now.saturating_add(spread.mul_f64(self.rng.next_f64()));
+                let to = if end > now {
+                    Inner::Open {
+                        until: end.min(until),
+                    }
+                } else {
                     Inner::HalfOpen {
                         probe_started: None,
-                    },
-                    TransitionReason::Reachable,
-                );
+                    }
+                };
+                self.transition(now, to, TransitionReason::Reachable);
                 true
             }
             _ => false,
@@ -1503,6 +1562,7 @@ impl CircuitBreaker {
             cause = BreakCause::Server;
         }
         self.cause = cause;
+        self.resuming = false;
         self.clear_window();
         self.transition(now, Inner::Open { until }, reason);
     }
@@ -1912,7 +1972,7 @@ mod tests {
         let json = serde_json::to_string(&BreakerConfig::default()).unwrap();
         assert_eq!(
             json,
-            r#"{"failure_ratio":0.5,"window_ms":10000,"buckets":10,"min_throughput":5,"consecutive_failures":2,"consecutive_network_failures":2,"break_duration_ms":90000,"max_break_duration_ms":90000,"break_growth":2.0,"break_jitter":0.3333333333333333,"probe_timeout_ms":10000}"#
+            r#"{"failure_ratio":0.5,"window_ms":10000,"buckets":10,"min_throughput":5,"consecutive_failures":2,"consecutive_network_failures":2,"break_duration_ms":90000,"max_break_duration_ms":90000,"break_growth":2.0,"break_jitter":0.3333333333333333,"probe_timeout_ms":10000,"reachable_spread_ms":15000}"#
         );
         let c: BreakerConfig = serde_json::from_str(r#"{"min_throughput":20}"#).unwrap();
         assert_eq!(c.min_throughput(), 20);
@@ -1987,7 +2047,11 @@ mod tests {
 
     #[test]
     fn a_network_break_ends_at_once_when_the_server_is_reachable_again() {
-        let mut b = CircuitBreaker::with_seed(BreakerConfig::default(), 5);
+        let config = BreakerConfig::builder()
+            .reachable_spread(Duration::ZERO)
+            .build()
+            .unwrap();
+        let mut b = CircuitBreaker::with_seed(config, 5);
         let clock = FakeClock::starting_at(secs(100));
         let until = open_with(&mut b, &clock, [Outcome::Network, Outcome::Timeout]);
         assert!(until - clock.now() >= secs(60));
@@ -2019,6 +2083,7 @@ mod tests {
             .break_jitter(0.0)
             .break_duration(secs(10))
             .max_break_duration(secs(80))
+            .reachable_spread(Duration::ZERO)
             .build()
             .unwrap();
         let mut b = CircuitBreaker::with_seed(config, 1);
@@ -2040,6 +2105,69 @@ mod tests {
         let until = open_until(&b, clock.now());
         assert!(!b.record_reachable(clock.now()));
         assert_eq!(open_until(&b, clock.now()), until);
+    }
+
+    #[test]
+    fn reachability_spreads_the_ends_of_network_breaks_over_the_spread() {
+        // 1,000 phones whose breaks opened together get their connectivity back at the same
+        // moment: their breaks end spread over the next 15 s, not together.
+        let clock = FakeClock::starting_at(secs(100));
+        let mut ends = Vec::new();
+        for seed in 0..1000 {
+            let mut b = CircuitBreaker::with_seed(BreakerConfig::default(), seed);
+            let until = open_with(&mut b, &clock, [Outcome::Network, Outcome::Network]);
+            let back = clock.now() + secs(20);
+            assert!(b.record_reachable(back));
+            let end = match b.state(back) {
+                BreakerState::Open { until } => until,
+                state => panic!("{state:?}"),
+            };
+            assert!(
+                end > back && end <= back + secs(15) && end < until,
+                "{end:?}"
+            );
+            let t = b.take_transitions();
+            let last = t.last().unwrap();
+            assert_eq!(last.reason, TransitionReason::Reachable);
+            assert_eq!(last.to, BreakerState::Open { until: end });
+            // A second report in the same break does not draw again.
+            assert!(!b.record_reachable(back));
+            assert_eq!(b.state(back), BreakerState::Open { until: end });
+            // The break's end is the usual half-open: one probe.
+            assert_eq!(b.state(end), BreakerState::HalfOpen);
+            let probe = b.try_acquire(end).unwrap();
+            assert!(probe.is_probe());
+            assert!(b.try_acquire(end).is_err());
+            b.cancel(end, probe);
+            ends.push((end - back).as_secs_f64());
+        }
+        // Full jitter: every 3-s slice of the 15 s gets about a fifth of the ends.
+        for slice in 0..5 {
+            let (from, to) = (slice as f64 * 3.0, slice as f64 * 3.0 + 3.0);
+            let n = ends.iter().filter(|&&e| e > from && e <= to).count();
+            assert!((150..=250).contains(&n), "{slice}: {n}");
+        }
+    }
+
+    #[test]
+    fn reachability_never_lengthens_a_break() {
+        // A break with 2 s left stays at 2 s even when the draw says later.
+        let config = BreakerConfig::builder()
+            .break_jitter(0.0)
+            .break_duration(secs(10))
+            .reachable_spread(secs(60))
+            .build()
+            .unwrap();
+        let clock = FakeClock::new();
+        for seed in 0..50 {
+            let mut b = CircuitBreaker::with_seed(config, seed);
+            let until = open_with(&mut b, &clock, [Outcome::Network, Outcome::Network]);
+            assert!(b.record_reachable(secs(8)));
+            match b.state(secs(8)) {
+                BreakerState::Open { until: end } => assert!(end <= until),
+                state => panic!("{state:?}"),
+            }
+        }
     }
 
     #[test]

@@ -71,6 +71,8 @@ function onEvent(e: LifelineEvent): string {
       return `${e.type} ${e.id}`;
     case "session_changed":
       return `session ${e.state}`;
+    case "reachability_probed":
+      return `${e.reachable ? "reachable" : "unreachable"}, resumed: ${e.resumed.join(", ")}`;
   }
 }
 
