@@ -46,8 +46,8 @@ test('a profile edit is checked first, then saved; the primary hospital is chose
 test('signing out warns about a queued booking, and "Stay signed in" keeps it', async () => {
   const { page } = s.browser;
   await signIn(page, s.backend.url);
-  // Bookings fail (503) while everything else works: the booking stays queued.
-  await s.backend.chaos([{ prefix: '/api/appointments', status: 503 }]);
+  // Booking requests fail (503) while everything else works: the booking stays queued.
+  await s.backend.chaos([{ prefix: '/api/appointments', methods: ['POST'], status: 503 }]);
   const draft = await bookFirstFreeSlot(page, 'queued, then signed out');
   await page.getByTestId('booking-state').getByText('Waiting to sync.').waitFor({ timeout: 60_000 });
 
