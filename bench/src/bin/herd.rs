@@ -44,9 +44,10 @@
 //! attempt a connection error, so the breaks are the network's): each client's OS reports
 //! connectivity at a random time within `HERD_ONLINE_SPREAD_SECS` (default 10) after the
 //! network is back, and the client probes `GET /health` outside its breaker (one attempt,
-//! counted), ends the break on the answer
-//! ([`CircuitBreaker::record_reachable`]), makes the writes that waited for the break due and
-//! drains its outbox, as the SDK's `Client::probe` and online trigger do.
+//! counted); the answer moves the break's end to a point within the breaker's reachable
+//! spread ([`CircuitBreaker::record_reachable`]) and the writes that waited for the break fall
+//! due within the outbox's release spread after it (`HERD_RELEASE_SPREAD_SECS`, default
+//! [`OutboxConfig::release_spread`]), as the SDK's `Client::probe` and online trigger do.
 //! `herd_offline_unprobed_` is that outage with clients that wait out their breaks. The
 //! server outage above gets no probe: no connectivity report comes when the server fails,
 //! and a break the server's 503s opened is not ended by one anyway.
