@@ -66,8 +66,6 @@ pub struct Status {
     pub pending: RwSignal<usize>,
     /// A new service worker is installed and waiting for the user's go-ahead.
     pub update_waiting: RwSignal<bool>,
-    /// Bumped when something asks for queued writes to be sent (online again, sync event).
-    pub sync_requests: RwSignal<u64>,
 }
 
 impl Status {
@@ -78,7 +76,6 @@ impl Status {
             breakers: RwSignal::new(Vec::new()),
             pending: RwSignal::new(0),
             update_waiting: RwSignal::new(false),
-            sync_requests: RwSignal::new(0),
         }
     }
 
@@ -191,15 +188,8 @@ impl Api {
         {
             std::mem::forget(guard);
         }
-        // A sync request (back online, the service worker's Background Sync) drains it too.
-        let client = self.client.clone();
-        Effect::new(move |_| {
-            status.sync_requests.track();
-            let client = client.clone();
-            leptos::task::spawn_local(async move {
-                let _ = client.sync_now().await;
-            });
-        });
+        // Back online, the SDK's trigger probes `/health` first (`navigator.onLine` lies),
+        // ends breaks caused by the lost network, and drains; the page adds nothing to it.
         let client = self.client.clone();
         let _ = set_interval_with_handle(
             move || {

@@ -174,10 +174,7 @@ fn FocusOnNavigate() -> impl IntoView {
 
 fn watch_connectivity(api: &Api) {
     let status = api.status();
-    let on = window_event_listener(leptos::ev::online, move |_| {
-        status.online.set(true);
-        status.sync_requests.update(|n| *n += 1);
-    });
+    let on = window_event_listener(leptos::ev::online, move |_| status.online.set(true));
     let off = window_event_listener(leptos::ev::offline, move |_| status.online.set(false));
     // The app lives as long as the page: the listeners are never removed.
     std::mem::forget((on, off));
@@ -225,25 +222,14 @@ fn waiting_worker() -> Option<web_sys::ServiceWorker> {
     REGISTRATION.with(|r| r.borrow().as_ref().and_then(|reg| reg.waiting()))
 }
 
-/// Registers `/sw.js`, shows the update prompt when a new worker waits, reloads once the
-/// new worker takes over, and turns the worker's sync messages into sync requests.
+/// Registers `/sw.js`, shows the update prompt when a new worker waits, and reloads once the
+/// new worker takes over. The worker sends queued writes itself on Background Sync; the page
+/// learns each entry's outcome through the outbox's BroadcastChannel.
 fn register_service_worker(api: &Api) {
     let Some(container) = service_worker_container() else {
         return;
     };
     let status = api.status();
-
-    let on_message =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            let kind = js_sys::Reflect::get(&e.data(), &JsValue::from_str("type"))
-                .ok()
-                .and_then(|v| v.as_string());
-            if kind.as_deref() == Some("lifeline-outbox-sync") {
-                status.sync_requests.update(|n| *n += 1);
-            }
-        });
-    container.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message.forget();
 
     let on_controller = Closure::<dyn FnMut()>::new(move || {
         // Reload only for the update the user asked for; a first install just claims the page.
