@@ -46,7 +46,7 @@
 //! | `error_rate` | Probability in `0..=1` that a matching request is faulted. Default: `1` when the rule names a fault (`status`, `retry_after`, `hang`, `drop`) and has no `down_for_ms`/`flap`; otherwise `0`. |
 //! | `status` | Status of a faulted response: `429`, `500`, `502`, `503` or `504`. Default `503`. |
 //! | `retry_after` | Seconds sent as `Retry-After`; only with `429` (default 1 there, always sent) or `503` (sent only when given). |
-//! | `hang` | A faulted request never gets an answer: the server holds it until the client gives up (bounded at 10 minutes, then the connection is closed). |
+//! | `hang` | A faulted request never gets an answer: the server holds it until the client gives up and closes the connection (bounded at 10 minutes, then the server closes it). |
 //! | `drop` | A faulted request gets no response at all: the server closes the TCP connection before writing a byte, so the client sees a network error ("connection closed before message completed"), not an HTTP status. |
 //! | `down_for_ms` | For this long after the rules are set, every matching request is faulted; after it, `error_rate` applies. |
 //! | `flap` | `{"up_ms", "down_ms"}`: alternating periods, starting with `up_ms` of normal service when the rules are set, then `down_ms` in which every matching request is faulted, and so on. Outside down periods `error_rate` applies. Not combinable with `down_for_ms`. |
@@ -78,11 +78,19 @@
 //! `GET /__chaos` returns each rule with `stats`: `matched` (requests the rule applied to),
 //! `delayed`, `errors`, `hangs`, `drops` (faults injected), `remaining` (left of `remaining`, or
 //! null) and `down` (whether the rule is in a down period now).
+//!
+//! `hanging` is a live gauge, not a counter: the requests this rule holds right now. It goes up
+//! when a hang starts (after any `latency_ms`) and down when the held request ends, which is
+//! when the client closes its connection (the server notices the closed socket and drops the
+//! request) or the 10-minute bound passes. So a client that really cancels a request it gave up
+//! on (a browser `fetch` aborted through its `AbortController`) brings it back to 0 within
+//! moments; one that only stops waiting leaves it up. Replacing the rules starts new gauges at 0;
+//! requests held by the old rules are no longer shown.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -187,6 +195,8 @@ pub struct RuleStats {
     pub remaining: Option<u64>,
     /// Whether the rule is in a down window or flap down period right now.
     pub down: bool,
+    /// Requests held by `hang` right now (a gauge: down again when the client disconnects).
+    pub hanging: u64,
 }
 
 /// A rule with its counters, as `GET /__chaos` shows it.
@@ -245,6 +255,7 @@ struct ActiveRule {
     set_at: Instant,
     rng: SplitMix64,
     stats: RuleStats,
+    hanging: HangGauge,
 }
 
 /// What the layer does to one request.
@@ -255,15 +266,52 @@ struct Decision {
     fault: Option<Fault>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Fault {
     Error {
         status: StatusCode,
         retry_after: Option<u64>,
         down: bool,
     },
-    Hang,
+    /// Hold the request, counted in the rule's gauge while held.
+    Hang(HangGauge),
     Drop,
+}
+
+/// The number of requests one rule holds right now, shared between the rule and its hangs.
+#[derive(Debug, Clone, Default)]
+struct HangGauge(Arc<AtomicU64>);
+
+impl HangGauge {
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts one held request until the returned guard is dropped, which happens also when
+    /// hyper drops the request's future because the client closed the connection.
+    fn hold(&self) -> HeldRequest {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        HeldRequest(self.clone())
+    }
+}
+
+/// Two gauges are equal when they are the same rule's gauge.
+impl PartialEq for HangGauge {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for HangGauge {}
+
+/// One request counted in a [`HangGauge`]; dropping it uncounts the request.
+#[derive(Debug)]
+struct HeldRequest(HangGauge);
+
+impl Drop for HeldRequest {
+    fn drop(&mut self) {
+        (self.0).0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Default for Chaos {
@@ -329,6 +377,7 @@ impl Chaos {
                 error_rate,
                 set_at: now,
                 rng: SplitMix64(streams.next_u64()),
+                hanging: HangGauge::default(),
             })
             .collect();
         self.shared
@@ -405,7 +454,7 @@ impl ActiveRule {
         let fault = faulted.then(|| {
             if self.rule.hang {
                 self.stats.hangs += 1;
-                Fault::Hang
+                Fault::Hang(self.hanging.clone())
             } else if self.rule.drop {
                 self.stats.drops += 1;
                 Fault::Drop
@@ -437,6 +486,7 @@ fn snapshot(state: &ChaosState, now: Instant) -> ChaosSnapshot {
                 rule: r.rule.clone(),
                 stats: RuleStats {
                     down: r.is_down(now),
+                    hanging: r.hanging.get(),
                     ..r.stats
                 },
             })
@@ -623,8 +673,9 @@ where
                     retry_after,
                     down,
                 }) => error_response(&decision.prefix, status, retry_after, down),
-                Some(Fault::Hang) => {
+                Some(Fault::Hang(gauge)) => {
                     tracing::debug!(prefix = %decision.prefix, "chaos: holding request");
+                    let _held = gauge.hold();
                     tokio::time::sleep(HANG_LIMIT).await;
                     dropped_connection()
                 }
@@ -813,6 +864,35 @@ mod tests {
         assert_ne!(a, outcomes(8));
         let rate = a.iter().filter(|f| **f).count() as f64 / a.len() as f64;
         assert!((0.26..0.34).contains(&rate), "rate {rate}");
+    }
+
+    #[test]
+    fn a_held_request_counts_in_the_gauge_until_it_ends() {
+        let chaos = Chaos::new(1);
+        chaos
+            .set(ChaosConfig {
+                seed: None,
+                rules: vec![Rule {
+                    hang: true,
+                    ..rule("/api")
+                }],
+            })
+            .expect("valid rules");
+        let hanging = || chaos.snapshot().rules[0].stats.hanging;
+        let gauge = match chaos.decide(&Method::GET, "/api/x").and_then(|d| d.fault) {
+            Some(Fault::Hang(gauge)) => gauge,
+            other => panic!("unexpected {other:?}"),
+        };
+        // Decided but not yet held (still in its latency delay): not counted.
+        assert_eq!(hanging(), 0);
+        let first = gauge.hold();
+        let second = gauge.hold();
+        assert_eq!(hanging(), 2);
+        drop(first);
+        assert_eq!(hanging(), 1);
+        drop(second);
+        assert_eq!(hanging(), 0);
+        assert_eq!(chaos.snapshot().rules[0].stats.hangs, 1);
     }
 
     #[test]

@@ -66,6 +66,27 @@ impl Server {
     async fn chaos(&self) -> Value {
         self.get("/__chaos").await.json().await.expect("json")
     }
+
+    /// Waits (at most 5 s) until the rule for `prefix` holds exactly `expected` requests.
+    async fn wait_for_hanging(&self, expected: u64, prefix: &str) {
+        let started = std::time::Instant::now();
+        loop {
+            let snapshot = self.chaos().await;
+            let rule = snapshot["rules"]
+                .as_array()
+                .and_then(|rules| rules.iter().find(|r| r["prefix"] == prefix))
+                .unwrap_or_else(|| panic!("no rule for {prefix}: {snapshot}"));
+            if rule["stats"]["hanging"] == expected {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "hanging never reached {expected}: {}",
+                rule["stats"]
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 /// Whether a response was produced by the chaos layer (and has the project's error body).
@@ -233,6 +254,39 @@ async fn hang_outlasts_the_client_timeout() {
         .expect_err("a hung request never answers");
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(server.chaos().await["rules"][0]["stats"]["hangs"], 1);
+    // reqwest closes the connection of a request it timed out, so the server lets go of it.
+    server.wait_for_hanging(0, "/ready").await;
+}
+
+#[tokio::test]
+async fn hanging_gauge_counts_held_requests_until_the_client_disconnects() {
+    let server = Server::start().await;
+    server
+        .set(json!({"rules": [{"prefix": "/ready", "hang": true}]}))
+        .await;
+    let addr = server.base.trim_start_matches("http://");
+    let mut held = Vec::new();
+    for expected in 1..=2 {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tcp.write_all(b"GET /ready HTTP/1.1\r\nhost: test\r\n\r\n")
+            .await
+            .expect("request written");
+        held.push(tcp);
+        server.wait_for_hanging(expected, "/ready").await;
+    }
+
+    // While the clients stay connected the server keeps holding both requests.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stats = &server.chaos().await["rules"][0]["stats"];
+    assert_eq!(stats["hanging"], 2, "{stats}");
+    assert_eq!(stats["hangs"], 2, "{stats}");
+
+    // Each disconnect ends one held request; `hangs` keeps counting what was injected.
+    drop(held.pop());
+    server.wait_for_hanging(1, "/ready").await;
+    drop(held.pop());
+    server.wait_for_hanging(0, "/ready").await;
+    assert_eq!(server.chaos().await["rules"][0]["stats"]["hangs"], 2);
 }
 
 #[tokio::test]
