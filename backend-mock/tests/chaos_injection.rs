@@ -539,3 +539,70 @@ async fn flapping_alternates_between_up_and_down() {
     assert_eq!(snapshot.rules[0].stats.errors, 4);
     assert!(!snapshot.rules[0].stats.down);
 }
+
+/// Dev mode answers pages on another origin (the SDK's browser tests run on the test runner's
+/// own port): preflights pass before any chaos rule, and injected faults stay readable there.
+#[tokio::test]
+async fn pages_on_another_origin_control_chaos_and_read_injected_errors() {
+    let page = "http://127.0.0.1:9999";
+    let server = Server::start().await;
+    server
+        .set(json!({"rules": [{"prefix": "/", "status": 503, "retry_after": 4}]}))
+        .await;
+    let preflight = server
+        .client
+        .request(reqwest::Method::OPTIONS, server.url("/api/hospitals"))
+        .header("origin", page)
+        .header("access-control-request-method", "PUT")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization,idempotency-key",
+        )
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(preflight.status(), StatusCode::OK);
+    let headers = preflight.headers();
+    assert_eq!(headers["access-control-allow-origin"], page);
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+    assert_eq!(headers["access-control-allow-methods"], "PUT");
+    assert!(preflight.headers().get("x-chaos-injected").is_none());
+
+    let res = server
+        .client
+        .get(server.url("/api/hospitals"))
+        .header("origin", page)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(res.headers()["access-control-allow-origin"], page);
+    assert_eq!(res.headers()["access-control-allow-credentials"], "true");
+    let exposed = res.headers()["access-control-expose-headers"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        exposed.contains("retry-after") && exposed.contains("x-chaos-injected"),
+        "{exposed}"
+    );
+    assert_eq!(injected(res).await, Some(StatusCode::SERVICE_UNAVAILABLE));
+}
+
+#[tokio::test]
+async fn outside_dev_mode_other_origins_get_no_cors_headers() {
+    let state = backend_mock::test_state_with(backend_mock::Config {
+        dev: false,
+        ..backend_mock::Config::for_tests()
+    })
+    .await;
+    let res = backend_mock::app(state)
+        .oneshot(
+            Request::get("/api/hospitals")
+                .header("origin", "http://127.0.0.1:9999")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}

@@ -15,10 +15,14 @@ pub mod records;
 pub mod registry;
 pub mod tracking;
 
+use std::time::Duration;
+
 use axum::extract::Request;
+use axum::http::header::{HeaderName, ETAG, LAST_MODIFIED, RETRY_AFTER};
 use axum::response::IntoResponse;
 use axum::Router;
 use tower::ServiceExt;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
@@ -44,8 +48,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 /// The API plus dev-only routes, the static web app when configured, and the cross-cutting
-/// layers, outer to inner: request id (accept, generate, echo), error envelope and request log,
-/// chaos (dev mode only).
+/// layers, outer to inner: CORS (dev mode only), request id (accept, generate, echo), error
+/// envelope and request log, chaos (dev mode only).
 pub fn router(state: AppState) -> Router {
     let api = if state.config.dev {
         // The dev mailbox (how tests read one-time codes) exists only in dev mode.
@@ -76,11 +80,38 @@ pub fn router(state: AppState) -> Router {
         }
         None => router.fallback(|| async { AppError::not_found("route") }),
     };
-    router
+    let router = router
         .layer(axum::middleware::from_fn(crate::etag::conditional_get))
         .layer(axum::middleware::from_fn(crate::error::error_envelope))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    if state.config.dev {
+        router.layer(dev_cors())
+    } else {
+        router
+    }
+}
+
+/// Dev mode only: pages served from another origin (the SDK's browser tests, which
+/// wasm-bindgen-test-runner serves on its own port; a dev server) may call the API. The SDK
+/// sends credentials (the refresh cookie), so the caller's origin is echoed and
+/// `Access-Control-Allow-Credentials` set; a wildcard would be refused by the browser.
+/// Outermost, so a preflight is answered before chaos rules and the API's layers see it, and
+/// injected errors carry the headers that let the page read them.
+fn dev_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_credentials(true)
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            RETRY_AFTER,
+            ETAG,
+            LAST_MODIFIED,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("x-chaos-injected"),
+        ])
+        .max_age(Duration::from_secs(600))
 }
 
 /// Paths that belong to the server, never to the web app's client-side routes.
