@@ -18,10 +18,11 @@ use lifeline_types::ErrorDetail;
 use crate::client::{Call, Client};
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::outbox::{Delivery, DrainReport, Intent, OutboxEntry, WriteMethod};
+use crate::outbox::{Delivery, DrainReport, EntryUpdate, Intent, OutboxEntry, WriteMethod};
 use crate::services::{ApiGroup, BreakerStatus};
 use crate::time;
 use crate::transport::{HttpRequest, Method};
+use futures::StreamExt;
 
 impl Client {
     /// The outbox: queued writes with per-entry status, observable and awaitable.
@@ -114,7 +115,30 @@ impl Client {
                 }
             }
         };
-        let delivery = match self.send(&call).await {
+        // A sign-out (here, in another tab, or in a page while the service worker drains)
+        // removes the entry: stop at once, between retries included, and drop the fetch
+        // (which aborts it) rather than deliver a write the user chose to delete.
+        let mut updates = self.inner.outbox.subscribe();
+        if !matches!(self.inner.outbox.entry(&entry.id).await, Ok(Some(_))) {
+            return not_sent_removed();
+        }
+        let removed = async {
+            while let Some(update) = updates.next().await {
+                if matches!(&update, EntryUpdate::Removed { id } if *id == entry.id) {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await;
+        };
+        let sent = {
+            let send = std::pin::pin!(self.send(&call));
+            let removed = std::pin::pin!(removed);
+            match futures::future::select(send, removed).await {
+                futures::future::Either::Left((sent, _)) => sent,
+                futures::future::Either::Right(_) => return not_sent_removed(),
+            }
+        };
+        let delivery = match sent {
             Ok(resp) => Delivery::Confirmed(
                 serde_json::from_slice(&resp.body).unwrap_or(serde_json::Value::Null),
             ),
@@ -475,6 +499,15 @@ fn conflict_details(detail: Option<&ErrorDetail>) -> serde_json::Value {
 impl From<crate::outbox::OutboxError> for Error {
     fn from(err: crate::outbox::OutboxError) -> Self {
         Error::storage(err)
+    }
+}
+
+/// The delivery of an entry removed while it waited or was being sent: nothing more is sent
+/// (the drain does not store it again).
+fn not_sent_removed() -> Delivery {
+    Delivery::NotSent {
+        retry_in: std::time::Duration::ZERO,
+        reason: crate::outbox::REMOVED.to_owned(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use std::time::Duration;
 
-use super::{EntryStatus, Outbox, OutboxEntry, OutboxError};
+use super::{EntryStatus, EntryUpdate, Outbox, OutboxEntry, OutboxError};
 
 /// What the sender made of one attempt. The client maps the HTTP outcome:
 ///
@@ -111,6 +111,10 @@ impl Outbox {
             return Ok(None);
         };
         let mut report = DrainReport::default();
+        // Entries removed while this drain runs (a sign-out here, in another tab or in a
+        // page while the service worker drains): never sent after that, never stored again.
+        let mut removals = self.subscribe();
+        let mut removed: HashSet<String> = HashSet::new();
         let mut entries = self.all_entries().await?;
 
         // We hold the drain lock, so nobody is sending these: a previous drainer died
@@ -129,6 +133,8 @@ impl Outbox {
         let mut blocked: HashSet<(String, String)> = HashSet::new();
         let mut signed_out: HashSet<String> = HashSet::new();
         loop {
+            note_removals(&mut removals, &mut removed);
+            entries.retain(|e| !removed.contains(&e.id));
             let batch = next_batch(&entries, &mut blocked, &signed_out, now_ms);
             if batch.is_empty() {
                 break;
@@ -142,6 +148,10 @@ impl Outbox {
             report.attempts += batch.len();
 
             for &i in &batch {
+                note_removals(&mut removals, &mut removed);
+                if removed.contains(&entries[i].id) {
+                    continue;
+                }
                 if signed_out.contains(&entries[i].user_id) {
                     // The user's session turned out gone earlier in this batch: not sent.
                     entries[i].status = EntryStatus::Queued;
@@ -150,6 +160,11 @@ impl Outbox {
                     continue;
                 }
                 let delivery = sender(entries[i].clone()).await;
+                if matches!(&delivery, Delivery::NotSent { reason, .. } if reason == REMOVED) {
+                    // The sender found it removed before our subscription heard of it.
+                    removed.insert(entries[i].id.clone());
+                    continue;
+                }
                 self.apply(
                     &mut entries[i],
                     delivery,
@@ -159,9 +174,15 @@ impl Outbox {
                     &mut signed_out,
                 );
             }
-            self.save_many(&batch.iter().map(|&i| &entries[i]).collect::<Vec<_>>())
-                .await?;
+            note_removals(&mut removals, &mut removed);
+            let answered: Vec<&OutboxEntry> = batch
+                .iter()
+                .map(|&i| &entries[i])
+                .filter(|e| !removed.contains(&e.id))
+                .collect();
+            self.save_many(&answered).await?;
         }
+        entries.retain(|e| !removed.contains(&e.id));
         report.pending = entries.iter().filter(|e| !e.status.is_final()).count();
         Ok(Some(report))
     }
@@ -232,6 +253,22 @@ impl Outbox {
             }
         }
         tracing::debug!(id = %entry.id, status = ?entry.status, "outbox entry attempted");
+    }
+}
+
+/// The `NotSent` reason of a delivery whose entry was removed while it waited or was sent.
+pub(crate) const REMOVED: &str = "removed from the outbox";
+
+/// Adds the ids of entries removed since the last look (this outbox, or in the browser any
+/// tab or the service worker) to `removed`, without waiting.
+fn note_removals(
+    removals: &mut futures::channel::mpsc::UnboundedReceiver<EntryUpdate>,
+    removed: &mut HashSet<String>,
+) {
+    while let Ok(update) = removals.try_recv() {
+        if let EntryUpdate::Removed { id } = update {
+            removed.insert(id);
+        }
     }
 }
 

@@ -47,6 +47,7 @@ use futures::channel::mpsc;
 use futures::StreamExt;
 
 pub use drain::{Delivery, DrainReport};
+pub(crate) use drain::REMOVED;
 pub use entry::{EntryStatus, EntryUpdate, OutboxEntry};
 pub use intent::{Intent, IntentRequest, WriteMethod};
 
