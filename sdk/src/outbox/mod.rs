@@ -46,8 +46,8 @@ use std::time::Duration;
 use futures::channel::mpsc;
 use futures::StreamExt;
 
-pub use drain::{Delivery, DrainReport};
 pub(crate) use drain::REMOVED;
+pub use drain::{Delivery, DrainReport};
 pub use entry::{EntryStatus, EntryUpdate, OutboxEntry};
 pub use intent::{Intent, IntentRequest, WriteMethod};
 
