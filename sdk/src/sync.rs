@@ -285,8 +285,10 @@ impl Client {
     ) {
         let now_ms = time::unix_ms();
         let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        // Entries park until the break's end rounded up to the millisecond.
-        let old_end_ms = |left| now_ms.saturating_add(ms(left) + 1);
+        // Entries park until the break's end, computed then on the wall clock from the
+        // breaker's monotonic one, rounded up: allow a second for the two clocks' readings
+        // and roundings (a 2-ms miss left writes parked for the whole old break).
+        let old_end_ms = |left| now_ms.saturating_add(ms(left) + 1_000);
         let released_at = |entry: &OutboxEntry| {
             let group = ApiGroup::for_path(&entry.intent.request().path);
             ended

@@ -59,6 +59,11 @@ type Shared<T> = std::sync::Arc<T>;
 #[cfg(target_arch = "wasm32")]
 type Shared<T> = std::rc::Rc<T>;
 
+/// How long [`Outbox::release`] waits for a drain that holds the queue.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+/// How often it looks whether the queue is free.
+const RELEASE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Why an outbox operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -412,14 +417,24 @@ impl Outbox {
     /// they could not have gone before the break's end, and that end is now sooner; the
     /// spread keeps the entries of phones that came back together from all going at the
     /// break's end. An entry already due earlier than its draw keeps its time. Takes the
-    /// drain lock; answers how many entries changed, or `None` when a drain holds the queue
-    /// (and the entries stay as they are).
+    /// drain lock, waiting up to [`RELEASE_WAIT`] for a drain that holds it (that drain may
+    /// just have parked entries until the old break's end, which this must then move);
+    /// answers how many entries changed, or `None` when the queue stayed busy that long (and
+    /// the entries stay as they are).
     pub(crate) async fn release<F>(&self, released_at: F) -> Result<Option<usize>, OutboxError>
     where
         F: Fn(&OutboxEntry) -> Option<u64>,
     {
-        let Some(_guard) = self.inner.lock.try_acquire().await? else {
-            return Ok(None);
+        let mut waited = std::time::Duration::ZERO;
+        let _guard = loop {
+            if let Some(guard) = self.inner.lock.try_acquire().await? {
+                break guard;
+            }
+            if waited >= RELEASE_WAIT {
+                return Ok(None);
+            }
+            crate::time::sleep(RELEASE_POLL).await;
+            waited += RELEASE_POLL;
         };
         let mut entries = self.all_entries().await?;
         let spread = self.inner.config.release_spread;
