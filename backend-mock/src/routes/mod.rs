@@ -66,7 +66,12 @@ pub fn router(state: AppState) -> Router {
     }
     router = match &state.config.static_dir {
         Some(dir) => {
-            let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+            // The app's build ships .br and .gz copies of its files (scripts/compress-dist.mjs):
+            // sent as they are to browsers that accept them, with no compression per request.
+            let spa = ServeDir::new(dir)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(ServeFile::new(dir.join("index.html")));
             router.fallback(move |req: Request| async move {
                 if is_api_path(req.uri().path()) {
                     AppError::not_found("route").into_response()
