@@ -119,7 +119,7 @@ impl Client {
         // removes the entry: stop at once, between retries included, and drop the fetch
         // (which aborts it) rather than deliver a write the user chose to delete.
         let mut updates = self.inner.outbox.subscribe();
-        if !matches!(self.inner.outbox.entry(&entry.id).await, Ok(Some(_))) {
+        if matches!(self.inner.outbox.still_holds(&entry).await, Ok(false)) {
             return not_sent_removed();
         }
         let removed = async {

@@ -302,6 +302,16 @@ impl Outbox {
         Ok(self.all_entries().await?.into_iter().find(|e| e.id == id))
     }
 
+    /// Whether `entry` is still stored: one key lookup, unlike [`Outbox::entry`]'s scan.
+    pub(crate) async fn still_holds(&self, entry: &OutboxEntry) -> Result<bool, OutboxError> {
+        Ok(self
+            .inner
+            .store
+            .get(Table::OUTBOX, &entry.store_key())
+            .await?
+            .is_some())
+    }
+
     /// How many writes of `user_id` the server has not answered yet: what logging out now
     /// would lose. Ask before [`Outbox::clear_user`] and warn the user when it is not zero.
     ///
