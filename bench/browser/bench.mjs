@@ -14,7 +14,8 @@
 // Usage: node bench/browser/bench.mjs   (RUNS=9 for more cold starts; LIGHTHOUSE_REPORTS=dir
 // keeps Lighthouse's full JSON reports)
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import zlib, { gzipSync, brotliCompressSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -187,6 +188,28 @@ async function main() {
   const metrics = {};
   const goals = {};
   const notes = [];
+  // The release build's size as a browser downloads it: gzip -9 of the app's wasm and JS
+  // (also brotli, which backend-mock sends to browsers that accept it).
+  const dist = join(ROOT, 'dist');
+  const built = readdirSync(dist);
+  const sized = (re) => {
+    const name = built.find((f) => re.test(f));
+    const raw = readFileSync(join(dist, name));
+    return {
+      gzip: gzipSync(raw, { level: 9 }).length / 1024,
+      br: brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length / 1024,
+      raw: raw.length / 1024,
+    };
+  };
+  const wasm = sized(/^lifeline-web-[0-9a-f]+_bg\.wasm$/);
+  const js = sized(/^lifeline-web-[0-9a-f]+\.js$/);
+  metrics.app_wasm_gzip_kb = round(wasm.gzip, 1);
+  metrics.app_js_gzip_kb = round(js.gzip, 1);
+  metrics.app_total_gzip_kb = round(wasm.gzip + js.gzip, 1);
+  metrics.app_total_brotli_kb = round(wasm.br + js.br, 1);
+  goals.app_total_gzip_kb = '<= 300';
+  notes.push(`app_*: the release build in dist/ (Trunk, wasm-release profile: opt-level z, fat LTO, panic abort, stripped): `
+    + `wasm ${round(wasm.raw)} KB raw, ${round(wasm.gzip, 1)} KB gzip -9, ${round(wasm.br, 1)} KB brotli 11; JS ${round(js.gzip, 1)} KB gzip`);
   try {
     log(`offline cold start, ${RUNS} runs`);
     const times = (await offlineColdStart(backend)).sort((a, b) => a - b);
