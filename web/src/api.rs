@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::state::write::{WriteKind, WriteNotice};
 use futures::StreamExt;
 use leptos::prelude::*;
-use lifeline_sdk::outbox::{EntryStatus, Intent};
+use lifeline_sdk::outbox::{EntryStatus, Intent, OutboxError};
 use lifeline_sdk::storage::Store;
 use lifeline_sdk::{ApiGroup, BreakerStatus, Client, Event, SessionState};
 
@@ -206,18 +206,32 @@ impl Api {
     }
 }
 
+/// Where a write handed to the outbox by [`queue_write`] stands.
+#[derive(Debug, Clone)]
+pub enum WriteProgress {
+    /// The outbox could not store it: nothing was sent. The store's reason, for people.
+    NotSaved(String),
+    /// Stored as this outbox entry, before anything is sent.
+    Stored(String),
+    /// The entry's status: after the first attempt, then its final one.
+    Status(String, EntryStatus),
+    /// The outbox no longer holds the entry (wiped, or deleted at sign-out elsewhere).
+    Gone(String),
+}
+
 /// Hands `intent` to the SDK's outbox (stored before anything is sent, one idempotency key
-/// for every attempt), tries to send it now when online, and tells `notify` where it stands:
-/// the immediate answer, or "waiting" and later the final answer from whichever drain (this
-/// page, another tab, the service worker) delivers it.
-pub fn send_write(kind: WriteKind, intent: Intent, notify: impl Fn(WriteNotice) + 'static) {
+/// for every attempt), tries to send it now when online, and tells `on` where it stands:
+/// stored, the status after that attempt, and, when it is still unanswered, the final
+/// status from whichever drain (this page, another tab, the service worker) delivers it.
+pub fn queue_write(intent: Intent, on: impl Fn(WriteProgress) + 'static) {
     leptos::task::spawn_local(async move {
         let api = api();
         let client = api.client().clone();
         let entry = match client.queue(intent).await {
             Ok(entry) => entry,
-            Err(e) => return notify(kind.not_saved(&UiError::from(e).to_string())),
+            Err(e) => return on(WriteProgress::NotSaved(UiError::from(e).to_string())),
         };
+        on(WriteProgress::Stored(entry.id.clone()));
         if api.status().online.get_untracked() {
             let _ = client.sync_now().await;
         }
@@ -225,17 +239,35 @@ pub fn send_write(kind: WriteKind, intent: Intent, notify: impl Fn(WriteNotice) 
             Ok(Some(e)) => e.status,
             _ => EntryStatus::Queued,
         };
-        let notice = kind.notice(&now);
-        let settled = notice.is_final();
-        notify(notice);
+        let settled = now.is_final();
+        on(WriteProgress::Status(entry.id.clone(), now));
         if settled {
             return;
         }
+        // Still unanswered (offline, outage, another drain holds the queue): let the
+        // browser wake the service worker later, and wait for the answer.
         crate::app::request_background_sync();
-        match client.outbox().wait(&entry.id).await {
-            Ok(status) => notify(kind.notice(&status)),
-            Err(e) => tracing::warn!(error = %e, "following a queued write failed"),
-        }
+        follow_write(entry.id, on).await;
+    });
+}
+
+/// Waits for outbox entry `id`'s final status and tells `on` (also after a reload, for an
+/// entry stored before it).
+pub async fn follow_write(id: String, on: impl Fn(WriteProgress)) {
+    match api().client().outbox().wait(&id).await {
+        Ok(status) => on(WriteProgress::Status(id, status)),
+        Err(OutboxError::NotFound(_)) => on(WriteProgress::Gone(id)),
+        // The store failed while reading: the entry is still there.
+        Err(e) => tracing::warn!(error = %e, "following a queued write failed"),
+    }
+}
+
+/// [`queue_write`] for writes whose progress is a line of text ([`WriteNotice`]).
+pub fn send_write(kind: WriteKind, intent: Intent, notify: impl Fn(WriteNotice) + 'static) {
+    queue_write(intent, move |progress| match progress {
+        WriteProgress::NotSaved(why) => notify(kind.not_saved(&why)),
+        WriteProgress::Status(_, status) => notify(kind.notice(&status)),
+        WriteProgress::Stored(_) | WriteProgress::Gone(_) => {}
     });
 }
 

@@ -8,10 +8,10 @@ use std::cell::Cell;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use lifeline_sdk::outbox::{Intent, OutboxError};
+use lifeline_sdk::outbox::Intent;
 
 use super::{error_view, FreshnessNote};
-use crate::api::{api, UiError};
+use crate::api::{api, follow_write, queue_write, UiError, WriteProgress};
 use crate::state::booking::{slot_choice, BookingDraft, Choice, Step, Submission};
 use crate::state::format::money;
 
@@ -62,49 +62,29 @@ pub fn use_booking() -> RwSignal<BookingDraft> {
         .expect("use_booking() used before provide_booking()")
 }
 
-/// Waits for the outbox entry's final answer (from whichever drain delivers it) and shows it.
-fn follow(draft: RwSignal<BookingDraft>, entry_id: String) {
-    leptos::task::spawn_local(async move {
-        match api().client().outbox().wait(&entry_id).await {
-            Ok(status) => draft.update(|d| d.apply_entry(&entry_id, &status)),
-            Err(OutboxError::NotFound(_)) => draft.update(|d| d.mark_entry_gone(&entry_id)),
-            // The store failed while reading: the entry is still there; keep waiting.
-            Err(e) => tracing::warn!(error = %e, "following the queued booking failed"),
-        }
-    });
+/// Shows a write's progress in the draft.
+fn show(draft: RwSignal<BookingDraft>) -> impl Fn(WriteProgress) {
+    move |progress| {
+        draft.update(|d| match progress {
+            WriteProgress::NotSaved(why) => d.mark_not_saved(why),
+            WriteProgress::Stored(id) => d.mark_stored(id),
+            WriteProgress::Status(id, status) => d.apply_entry(&id, &status),
+            WriteProgress::Gone(id) => d.mark_entry_gone(&id),
+        })
+    }
 }
 
-/// Submits the draft: stores it in the outbox, then asks for a send now. The entry's answer
-/// (booked, "slot taken" with alternatives, refused) arrives through [`follow`]; while the
-/// server cannot be reached it stays "waiting to sync".
+/// Waits for the stored booking's final answer (from whichever drain delivers it).
+fn follow(draft: RwSignal<BookingDraft>, entry_id: String) {
+    leptos::task::spawn_local(follow_write(entry_id, show(draft)));
+}
+
+/// Submits the draft: stores it in the outbox and sends it now when online. The draft then
+/// shows booked, "slot taken" with alternatives, refused, or "waiting to sync" until then.
 fn send_booking(draft: RwSignal<BookingDraft>) {
-    let Some(Ok(request)) = draft.try_update(BookingDraft::submit) else {
-        return;
-    };
-    leptos::task::spawn_local(async move {
-        let client = api().client().clone();
-        let entry = match client.queue(Intent::BookAppointment(request)).await {
-            Ok(entry) => entry,
-            Err(e) => {
-                draft.update(|d| d.mark_not_saved(UiError::from(e).to_string()));
-                return;
-            }
-        };
-        let entry_id = entry.id.clone();
-        draft.update(|d| d.mark_stored(entry_id.clone()));
-        follow(draft, entry_id.clone());
-        if api().status().online.get_untracked() {
-            let _ = client.sync_now().await;
-        }
-        // Still unanswered after this attempt (offline, outage, another drain holds the
-        // queue): show "waiting to sync" and let the browser wake the service worker later.
-        if let Ok(Some(now)) = client.outbox().entry(&entry_id).await {
-            if now.status.is_unsynced() {
-                draft.update(|d| d.apply_entry(&entry_id, &now.status));
-                crate::app::request_background_sync();
-            }
-        }
-    });
+    if let Some(Ok(request)) = draft.try_update(BookingDraft::submit) {
+        queue_write(Intent::BookAppointment(request), show(draft));
+    }
 }
 
 /// Asks for every queued write, the booking included, to be sent now.
