@@ -1,6 +1,7 @@
 // The account page in a real browser against backend-mock: profile edits are checked before
 // anything is sent and saved only when valid, the primary hospital is chosen, and signing out
-// warns first when a queued change would be deleted.
+// warns first when a queued change would be deleted, and takes the patient's health-tracking
+// history off the device.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { suite, signIn, bookFirstFreeSlot } from './support.mjs';
@@ -73,4 +74,28 @@ test('signing out warns about a queued booking, and "Stay signed in" keeps it', 
   const appointments = await s.backend.apiGet('/api/appointments');
   const list = Array.isArray(appointments) ? appointments : appointments.items || appointments.appointments;
   assert.equal(list.filter((a) => a.slot_id === draft.slot.id).length, 0, 'the deleted booking never reached the server');
+});
+
+test('signing out takes the tracking history off the device; the server gives it back', async () => {
+  const { page, errors } = s.browser;
+  const trackingKeys = () => page.evaluate(
+    () => Object.keys(localStorage).filter((k) => k.startsWith('lifeline.tracking.')));
+  await signIn(page, s.backend.url);
+  await page.getByRole('link', { name: 'Tracking' }).click();
+  await page.getByRole('button', { name: 'Start counting' }).click();
+  for (let i = 0; i < 2; i++) await page.getByRole('button', { name: 'Kick', exact: true }).click();
+  await page.getByRole('button', { name: 'Finish session' }).click();
+  const list = page.getByTestId('tracking-kick-sessions');
+  await list.getByText(/2 kicks · Synced/).waitFor({ timeout: 60_000 });
+  assert.notDeepEqual(await trackingKeys(), [], 'kept on the device while signed in');
+
+  await openAccount(page);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+  assert.deepEqual(await trackingKeys(), [], 'nothing left for the next person on this device');
+
+  await signIn(page, s.backend.url);
+  await page.getByRole('link', { name: 'Tracking' }).click();
+  await list.getByText(/2 kicks · Synced/).waitFor({ timeout: 30_000 });
+  assert.deepEqual(errors, []);
 });

@@ -155,8 +155,9 @@ export async function waitForServiceWorker(page) {
 
 /** Books the first free slot of the first hospital, department and doctor within the next
  * week through the booking pages, with `reason`, and answers the booking draft the app kept
- * (with its slot and idempotency key). Leaves the page on the booking's outcome. */
-export async function bookFirstFreeSlot(page, reason) {
+ * (with its slot and idempotency key). Leaves the page on the booking's outcome.
+ * `beforeConfirm` runs on the confirmation step, before "Confirm booking" is pressed. */
+export async function bookFirstFreeSlot(page, reason, { beforeConfirm } = {}) {
   const pickFirst = async (heading) => {
     await page.getByRole('heading', { level: 2, name: heading, exact: true }).waitFor();
     await page.locator('ul.choices button').first().click();
@@ -181,6 +182,8 @@ export async function bookFirstFreeSlot(page, reason) {
   await page.locator('ul.choices button').first().click();
   await page.getByLabel(/What is the visit about/).fill(reason);
   await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Confirm booking' }).waitFor();
+  if (beforeConfirm) await beforeConfirm();
   await page.getByRole('button', { name: 'Confirm booking' }).click();
   await page.getByTestId('booking-state').first().waitFor();
   return page.evaluate(() => JSON.parse(localStorage.getItem('lifeline.booking-draft')));

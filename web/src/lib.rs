@@ -22,7 +22,9 @@ pub fn start() {
         web_sys::console::error_1(&format!("lifeline panicked: {info}").into());
     }));
     wasm_bindgen_futures::spawn_local(async {
-        match api::Api::init().await {
+        let api = api::Api::init().await;
+        remove_shell();
+        match api {
             Ok(api) => leptos::mount::mount_to_body(move || {
                 view! { <app::App api=api /> }
             }),
@@ -31,4 +33,16 @@ pub fn start() {
             }),
         }
     });
+}
+
+/// Takes away the static shell of `index.html` (on screen while the module loaded), so the
+/// app's own header and landmarks are the only ones.
+#[cfg(target_arch = "wasm32")]
+fn remove_shell() {
+    if let Some(shell) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("shell"))
+    {
+        shell.remove();
+    }
 }

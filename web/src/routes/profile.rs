@@ -194,8 +194,10 @@ fn SignOut() -> impl IntoView {
             let api = api();
             match api.client().auth().logout().await {
                 Ok(()) => {
-                    // The booking draft is this patient's too.
+                    // The booking draft and the health-tracking history are this patient's
+                    // too; the SDK has already wiped its own stores.
                     use_booking().set(BookingDraft::default());
+                    super::tracking::forget_on_this_device();
                     api.status().pending.set(0);
                     api.status().session.set(Some(SessionState::Anonymous));
                     navigate("/login", Default::default());
