@@ -322,6 +322,7 @@ async fn static_web_app_is_served_with_spa_fallback() {
     )
     .unwrap();
     std::fs::write(site.join("app.js"), "console.log('app')").unwrap();
+    std::fs::write(site.join("app-0123456789abcdef.js"), "console.log('v1')").unwrap();
     let config = Config {
         static_dir: Some(site),
         ..Config::for_tests()
@@ -332,6 +333,15 @@ async fn static_web_app_is_served_with_spa_fallback() {
         .await
         .unwrap();
     assert_eq!(index.status().as_u16(), 200);
+    // The shell is checked again on each use; a content-named file is kept for a year.
+    assert_eq!(index.headers()["cache-control"], "no-cache");
+    let hashed = reqwest::get(format!("{base}/app-0123456789abcdef.js"))
+        .await
+        .unwrap();
+    assert_eq!(
+        hashed.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     assert!(index
         .text()
         .await

@@ -18,7 +18,8 @@ pub mod tracking;
 use std::time::Duration;
 
 use axum::extract::Request;
-use axum::http::header::{HeaderName, ETAG, LAST_MODIFIED, RETRY_AFTER};
+use axum::http::header::{HeaderName, CACHE_CONTROL, ETAG, LAST_MODIFIED, RETRY_AFTER};
+use axum::http::HeaderValue;
 use axum::response::IntoResponse;
 use axum::Router;
 use tower::ServiceExt;
@@ -76,8 +77,13 @@ pub fn router(state: AppState) -> Router {
                 if is_api_path(req.uri().path()) {
                     AppError::not_found("route").into_response()
                 } else {
+                    let policy = cache_policy(req.uri().path());
                     match spa.oneshot(req).await {
-                        Ok(res) => res.into_response(),
+                        Ok(mut res) => {
+                            res.headers_mut()
+                                .insert(CACHE_CONTROL, HeaderValue::from_static(policy));
+                            res.into_response()
+                        }
                         Err(never) => match never {},
                     }
                 }
@@ -120,6 +126,25 @@ fn dev_cors() -> CorsLayer {
 }
 
 /// Paths that belong to the server, never to the web app's client-side routes.
+/// `Cache-Control` for a file of the web app. The build names the app module, its JS and its
+/// CSS after their content (`name-<16 hex digits>.ext`), so a browser may keep them for a year
+/// without asking again; everything else (the HTML shell, the service worker and its glue,
+/// the manifest, icons) is checked with the server on each use (`ETag`/`Last-Modified`), so a
+/// new release is seen at once.
+fn cache_policy(path: &str) -> &'static str {
+    let file = path.rsplit('/').next().unwrap_or_default();
+    let stem = file.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    let hashed = stem.rsplit_once('-').is_some_and(|(name, hash)| {
+        !name.is_empty() && hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
+}
+
 fn is_api_path(path: &str) -> bool {
     [
         "/api",
@@ -131,4 +156,37 @@ fn is_api_path(path: &str) -> bool {
     ]
     .iter()
     .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cache_policy;
+
+    #[test]
+    fn only_content_named_files_are_kept_for_a_year() {
+        let year = "public, max-age=31536000, immutable";
+        for hashed in [
+            "/lifeline-web-4f3702dbba9ae8cf_bg.wasm",
+            "/lifeline-web-4f3702dbba9ae8cf.js",
+            "/style-b3965f597cad2c28.css",
+            "/lifeline-web-4f3702dbba9ae8cf_bg.wasm.br",
+        ] {
+            assert_eq!(cache_policy(hashed), year, "{hashed}");
+        }
+        for fresh in [
+            "/",
+            "/login",
+            "/index.html",
+            "/sw.js",
+            "/sw_glue_bg.wasm",
+            "/manifest.webmanifest",
+            "/icons/icon-192.png",
+            "/pay/0b5f7a00-1111-2222-3333-444455556666",
+            "/a-4f3702dbba9ae8c.js",
+            "/-4f3702dbba9ae8cf.js",
+            "/a-4f3702dbba9ae8cg.js",
+        ] {
+            assert_eq!(cache_policy(fresh), "no-cache", "{fresh}");
+        }
+    }
 }
