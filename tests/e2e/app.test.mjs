@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { Backend, ROOT, launchBrowser, signIn, waitForServiceWorker } from './support.mjs';
+import { Backend, ROOT, launchBrowser, signIn, waitForServiceWorker, bookFirstFreeSlot } from './support.mjs';
 
 let backend;
 let browser;
@@ -74,39 +74,11 @@ test('a reload with the network off is answered by the service worker', async ()
   await context.setOffline(false);
 });
 
-async function pickFirst(page, heading) {
-  await page.getByRole('heading', { level: 2, name: heading, exact: true }).waitFor();
-  await page.locator('ul.choices button').first().click();
-}
-
 test('a booking made offline survives a reload and is booked exactly once', async () => {
   const { page, context } = browser;
   await signIn(page, backend.url);
   await waitForServiceWorker(page);
-  await page.getByRole('link', { name: 'Book' }).click();
-  await pickFirst(page, 'Hospital');
-  await pickFirst(page, 'Department');
-  await pickFirst(page, 'Doctor');
-  // Find a day with a free slot.
-  let found = false;
-  for (let day = 0; day < 7 && !found; day++) {
-    await page.getByRole('heading', { level: 2, name: 'Day' }).waitFor();
-    await page.locator('ul.choices button').nth(day).click();
-    await page.getByRole('heading', { level: 2, name: 'Time' }).waitFor();
-    await page.locator('ul.choices button, p:has-text("Nothing available here.")').first().waitFor();
-    if (await page.locator('ul.choices button').count() > 0) {
-      found = true;
-    } else {
-      await page.getByRole('button', { name: 'Back' }).click();
-    }
-  }
-  assert.ok(found, 'a free slot in the next week');
-  await page.locator('ul.choices button').first().click();
-  await page.getByLabel(/What is the visit about/).fill('follow-up, booked offline');
-  await page.getByRole('button', { name: 'Continue' }).click();
-
-  await context.setOffline(true);
-  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await bookFirstFreeSlot(page, 'follow-up, booked offline', { beforeConfirm: () => context.setOffline(true) });
   await page.getByTestId('booking-state').getByText('Waiting to sync.').waitFor({ timeout: 60_000 });
   const draft = await page.evaluate(() => JSON.parse(localStorage.getItem('lifeline.booking-draft')));
   assert.equal(draft.submission.state, 'queued');
@@ -130,7 +102,8 @@ test('a booking draft survives a reload', async () => {
   const { page } = browser;
   await signIn(page, backend.url);
   await page.getByRole('link', { name: 'Book' }).click();
-  await pickFirst(page, 'Hospital');
+  await page.getByRole('heading', { level: 2, name: 'Hospital', exact: true }).waitFor();
+  await page.locator('ul.choices button').first().click();
   await page.getByRole('heading', { level: 2, name: 'Department', exact: true }).waitFor();
   const summary = await page.getByTestId('draft-summary').innerText();
   assert.ok(summary.length > 0);
