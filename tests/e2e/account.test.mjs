@@ -4,6 +4,7 @@
 // history off the device.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { suite, signIn, bookFirstFreeSlot } from './support.mjs';
 
 const s = suite();
@@ -76,26 +77,56 @@ test('signing out warns about a queued booking, and "Stay signed in" keeps it', 
   assert.equal(list.filter((a) => a.slot_id === draft.slot.id).length, 0, 'the deleted booking never reached the server');
 });
 
-test('signing out takes the tracking history off the device; the server gives it back', async () => {
-  const { page, errors } = s.browser;
-  const trackingKeys = () => page.evaluate(
-    () => Object.keys(localStorage).filter((k) => k.startsWith('lifeline.tracking.')));
-  await signIn(page, s.backend.url);
+const trackingKeys = (page) => page.evaluate(
+  () => Object.keys(localStorage).filter((k) => k.startsWith('lifeline.tracking.')));
+
+/** Records a kick session of two kicks and waits until it is synced. */
+async function recordKicks(page) {
   await page.getByRole('link', { name: 'Tracking' }).click();
   await page.getByRole('button', { name: 'Start counting' }).click();
   for (let i = 0; i < 2; i++) await page.getByRole('button', { name: 'Kick', exact: true }).click();
   await page.getByRole('button', { name: 'Finish session' }).click();
+  await page.getByTestId('tracking-kick-sessions').getByText(/2 kicks · Synced/).waitFor({ timeout: 60_000 });
+  assert.notDeepEqual(await trackingKeys(page), [], 'kept on the device while signed in');
+}
+
+test('signing out takes the tracking history off the device; the server gives it back', async () => {
+  const { page, errors } = s.browser;
   const list = page.getByTestId('tracking-kick-sessions');
-  await list.getByText(/2 kicks · Synced/).waitFor({ timeout: 60_000 });
-  assert.notDeepEqual(await trackingKeys(), [], 'kept on the device while signed in');
+  await signIn(page, s.backend.url);
+  await recordKicks(page);
 
   await openAccount(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
-  assert.deepEqual(await trackingKeys(), [], 'nothing left for the next person on this device');
+  assert.deepEqual(await trackingKeys(page), [], 'nothing left for the next person on this device');
 
   await signIn(page, s.backend.url);
   await page.getByRole('link', { name: 'Tracking' }).click();
   await list.getByText(/2 kicks · Synced/).waitFor({ timeout: 30_000 });
   assert.deepEqual(errors, []);
+});
+
+test('another patient signing in after a session ended without sign-out finds none of its data', async () => {
+  const { page, context } = s.browser;
+  await signIn(page, s.backend.url);
+  await recordKicks(page);
+
+  // The session ends without signing out (the refresh cookie is gone): the app asks to sign in.
+  await context.clearCookies();
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor({ timeout: 30_000 });
+  assert.notDeepEqual(await trackingKeys(page), [], 'still there for its owner');
+
+  const other = { email: `other-${randomUUID()}@example.org`, password: 'other-patient-pass' };
+  const reg = await fetch(`${s.backend.url}/api/auth/register`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...other, name: 'Other Patient' }),
+  });
+  assert.ok(reg.ok, `register: ${reg.status}`);
+  await signIn(page, s.backend.url, other);
+  assert.deepEqual(await trackingKeys(page), [], 'the first patient\'s history is gone');
+  await page.getByRole('link', { name: 'Tracking' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Health tracking' }).waitFor();
+  assert.equal(await page.getByTestId('tracking-kick-sessions').getByText(/kicks ·/).count(), 0);
 });

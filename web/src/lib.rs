@@ -11,6 +11,8 @@ pub mod api;
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 #[cfg(target_arch = "wasm32")]
+mod device;
+#[cfg(target_arch = "wasm32")]
 mod routes;
 
 /// Builds the SDK client, then mounts the app on `<body>`.

@@ -37,6 +37,9 @@ pub fn Login() -> impl IntoView {
                 .await
             {
                 Ok(_) => {
+                    if let Some(user) = api.client().current_user() {
+                        crate::device::signed_in(&user.id.to_string());
+                    }
                     api.status().session.set(Some(api.client().session_state()));
                     navigate("/", Default::default());
                 }
@@ -101,6 +104,9 @@ pub fn Register() -> impl IntoView {
             };
             match outcome {
                 Ok(()) => {
+                    if let Some(user) = api.client().current_user() {
+                        crate::device::signed_in(&user.id.to_string());
+                    }
                     api.status().session.set(Some(api.client().session_state()));
                     navigate("/", Default::default());
                 }

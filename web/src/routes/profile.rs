@@ -10,8 +10,6 @@ use uuid::Uuid;
 use super::login::TextField;
 use super::{error_view, FreshnessNote};
 use crate::api::{api, UiError};
-use crate::routes::book::use_booking;
-use crate::state::booking::BookingDraft;
 use crate::state::profile::{sign_out_warning, ProfileForm, GENDERS};
 use crate::state::validation::{message_for, FieldError};
 
@@ -196,8 +194,7 @@ fn SignOut() -> impl IntoView {
                 Ok(()) => {
                     // The booking draft and the health-tracking history are this patient's
                     // too; the SDK has already wiped its own stores.
-                    use_booking().set(BookingDraft::default());
-                    super::tracking::forget_on_this_device();
+                    crate::device::forget();
                     api.status().pending.set(0);
                     api.status().session.set(Some(SessionState::Anonymous));
                     navigate("/login", Default::default());

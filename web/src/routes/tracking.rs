@@ -38,20 +38,6 @@ fn save(kind: TrackingKind, entries: &[Entry]) {
     }
 }
 
-/// Takes every tracker's entries off this device (at sign-out): the next person to use it
-/// must not see them. What was synced comes back from the server at the next sign-in.
-pub fn forget_on_this_device() {
-    if let Some(storage) = local_storage() {
-        for kind in [
-            TrackingKind::KickSessions,
-            TrackingKind::Contractions,
-            TrackingKind::Cycles,
-        ] {
-            let _ = storage.remove_item(&storage_key(kind));
-        }
-    }
-}
-
 /// One tracker's entries as a signal, kept in `localStorage` and in step with the outbox.
 #[derive(Clone, Copy)]
 struct Tracker {
