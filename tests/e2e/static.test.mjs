@@ -39,3 +39,13 @@ test('the app module is sent as brotli, gzip or plain, as the browser accepts', 
   assert.equal(gz.headers['content-encoding'], 'gzip');
   assert.ok(gunzipSync(gz.body).equals(plain.body));
 });
+
+test('a page of the app (the shell, for any route) is sent compressed too', async () => {
+  const plain = await fetchRaw(`${backend.url}/appointments`);
+  assert.equal(plain.status, 200);
+  assert.match(plain.body.toString(), /<div id="shell">/);
+  const br = await fetchRaw(`${backend.url}/appointments`, 'gzip, deflate, br');
+  assert.equal(br.headers['content-encoding'], 'br');
+  assert.ok(brotliDecompressSync(br.body).equals(plain.body));
+  assert.equal(br.headers['cache-control'], 'no-cache');
+});

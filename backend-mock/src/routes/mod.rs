@@ -72,7 +72,11 @@ pub fn router(state: AppState) -> Router {
             let spa = ServeDir::new(dir)
                 .precompressed_br()
                 .precompressed_gzip()
-                .fallback(ServeFile::new(dir.join("index.html")));
+                .fallback(
+                    ServeFile::new(dir.join("index.html"))
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                );
             router.fallback(move |req: Request| async move {
                 if is_api_path(req.uri().path()) {
                     AppError::not_found("route").into_response()
