@@ -162,3 +162,75 @@ pub fn TextField(
         </div>
     }
 }
+
+/// Component tests, in the browser: the accessible wiring every form field of the app relies on.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::*;
+
+    use super::TextField;
+    use crate::state::validation::{self, FieldError};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    async fn a_field_is_labelled_its_error_announced_and_typing_reaches_the_signal() {
+        let document = document();
+        let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&host).unwrap();
+        let value = RwSignal::new(String::new());
+        let errors = RwSignal::new(Vec::<FieldError>::new());
+        let _mounted = leptos::mount::mount_to(host.clone(), move || {
+            view! {
+                <TextField id="email" label="Email" kind="email" value=value errors=errors autocomplete="username" />
+            }
+        });
+
+        let input: web_sys::HtmlInputElement = document
+            .get_element_by_id("email")
+            .unwrap()
+            .unchecked_into();
+        let label = host.query_selector("label").unwrap().unwrap();
+        assert_eq!(label.get_attribute("for").as_deref(), Some("email"));
+        assert_eq!(
+            input.get_attribute("aria-describedby").as_deref(),
+            Some("email-error")
+        );
+        assert_eq!(
+            input.get_attribute("aria-invalid").as_deref(),
+            Some("false")
+        );
+        let message = || {
+            document
+                .get_element_by_id("email-error")
+                .unwrap()
+                .text_content()
+        };
+        assert_eq!(message().as_deref(), Some(""));
+
+        errors.set(validation::login("not an email", "long enough password"));
+        leptos::task::tick().await;
+        assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("true"));
+        let shown = message().unwrap_or_default();
+        assert!(
+            !shown.is_empty(),
+            "the email error is in the element the input points to"
+        );
+
+        errors.set(Vec::new());
+        leptos::task::tick().await;
+        assert_eq!(
+            input.get_attribute("aria-invalid").as_deref(),
+            Some("false")
+        );
+
+        input.set_value("ada@example.org");
+        input
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+        assert_eq!(value.get_untracked(), "ada@example.org");
+        host.remove();
+    }
+}
