@@ -7,6 +7,13 @@
 //! runs the action again. A duplicate arriving while the first still runs waits briefly for
 //! its outcome, then gets 409 `idempotency_in_progress` with `Retry-After: 1`. Keys expire after
 //! 24 hours; a claim whose request died without an outcome is taken over after 60 seconds.
+//!
+//! [`once`] commits the claim, the action's own writes and the outcome separately: a process
+//! dying between the action and its outcome leaves the action's writes and a claim without an
+//! outcome, so the retry that takes the claim over runs the action a second time. [`begin`] and
+//! [`Pending::finish`] instead run the action inside the SQLite transaction (`BEGIN IMMEDIATE`)
+//! that looks the key up and stores its outcome: the action's writes are committed together with
+//! the key's outcome, or nothing is, and a retry runs the action afresh.
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::{Sqlite, SqliteConnection, Transaction};
 use uuid::Uuid;
 
 use crate::{AppError, AppResult, AppState};
@@ -68,6 +76,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 /// `idempotency_key_reused`. With `required` and no key, the answer is 400
 /// `idempotency_key_required`; without `required` and no key, `f` simply runs.
 ///
+/// The claim, `f`'s writes and the outcome are separate commits: a write that must not outlive
+/// a lost outcome uses [`begin`] instead.
+///
 /// # Errors
 /// The errors above, `f`'s own error (stored when it is a 4xx), and database failures.
 pub async fn once<T, F, Fut>(
@@ -83,14 +94,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = AppResult<(StatusCode, T)>>,
 {
-    let Some(key) = key.0.as_deref() else {
-        if required {
-            return Err(AppError::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_required",
-                "this request needs an Idempotency-Key header",
-            ));
-        }
+    let Some(key) = key_or_refuse(key, required)? else {
         let (status, body) = f().await?;
         return Ok((status, Json(body)).into_response());
     };
@@ -102,22 +106,238 @@ where
     }
 
     // This request owns the claim: run the action and store its outcome.
-    match f().await {
-        Ok((status, body)) => {
-            let text = serde_json::to_string(&body).map_err(AppError::internal)?;
-            store(state, &user_text, key, status, &text).await?;
-            Ok(json_response(status, text, false))
-        }
-        Err(err) if err.status.is_client_error() && err.status != StatusCode::TOO_MANY_REQUESTS => {
-            let text = serde_json::to_string(&err.body()).map_err(AppError::internal)?;
-            store(state, &user_text, key, err.status, &text).await?;
-            Err(err)
-        }
-        Err(err) => {
-            release(state, &user_text, key).await;
-            Err(err)
+    let settled = Settled::from(f().await)?;
+    match &settled.outcome {
+        Some((status, body)) => store(state, &user_text, key, *status, body).await?,
+        None => release(state, &user_text, key).await,
+    }
+    settled.answer
+}
+
+/// What [`begin`] found under the key.
+pub enum Begun {
+    /// The key's stored outcome, to answer as it is (marked `Idempotent-Replayed: true`).
+    Replay(Response),
+    /// This request runs the action, in the transaction [`Pending`] holds.
+    Run(Pending),
+}
+
+/// A write transaction (`BEGIN IMMEDIATE`) in which this request owns its idempotency key:
+/// run the action on [`Pending::conn`], then [`Pending::finish`] with its result. Dropped
+/// without `finish` (an error, a panic, a cancelled request), it rolls back: neither the
+/// action's writes nor the key remain, and a retry runs the action afresh.
+pub struct Pending {
+    tx: Transaction<'static, Sqlite>,
+    /// `(user, key, fingerprint, claimed at)`; `None` for a request without a key.
+    key: Option<(String, String, String, time::OffsetDateTime)>,
+}
+
+/// Like [`once`], but the action runs in the same SQLite transaction that looks the key up and,
+/// in [`Pending::finish`], stores its outcome: the action's writes and the key's outcome are
+/// committed together or not at all, so no crash leaves the one without the other. Holding the
+/// database's write lock from the start, it needs no separate claim: a duplicate waits for the
+/// lock, then finds the outcome.
+///
+/// # Errors
+/// As [`once`]: `idempotency_key_required`, `idempotency_key_reused`, `idempotency_in_progress`
+/// (a claim of a request made through [`once`] with the same key still runs), database failures.
+pub async fn begin(
+    state: &AppState,
+    user: Uuid,
+    key: &IdempotencyKey,
+    required: bool,
+    fingerprint: &impl Serialize,
+) -> AppResult<Begun> {
+    let Some(key) = key_or_refuse(key, required)? else {
+        let tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+        return Ok(Begun::Run(Pending { tx, key: None }));
+    };
+    let fingerprint = fingerprint_of(fingerprint)?;
+    let user = user.to_string();
+    let deadline = tokio::time::Instant::now() + WAIT_FOR_OUTCOME;
+    loop {
+        let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+        let now = crate::db::now();
+        let stored = read_key(&mut tx, &user, key).await?;
+        match stored
+            .map(|row| judge(row, &fingerprint, now))
+            .transpose()?
+        {
+            None | Some(Seen::Abandoned(_)) => {
+                let key = Some((user, key.to_string(), fingerprint, now));
+                return Ok(Begun::Run(Pending { tx, key }));
+            }
+            Some(Seen::Outcome(replay)) => {
+                tx.rollback().await?;
+                return Ok(Begun::Replay(replay));
+            }
+            Some(Seen::Running) => {
+                // Not while holding the write lock the other request may need.
+                tx.rollback().await?;
+                wait_for_outcome(deadline).await?;
+            }
         }
     }
+}
+
+impl Pending {
+    /// The transaction's connection, for the action's queries.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+
+    /// Stores the action's outcome with the key and commits, or, for a 5xx or 429 error, rolls
+    /// back (nothing is stored, so a retry runs again). Answers `result` as [`once`] does.
+    ///
+    /// # Errors
+    /// `result`'s own error, and database failures (then nothing was committed).
+    pub async fn finish<T: Serialize>(
+        mut self,
+        result: AppResult<(StatusCode, T)>,
+    ) -> AppResult<Response> {
+        let settled = Settled::from(result)?;
+        let Some((status, body)) = &settled.outcome else {
+            if let Err(err) = self.tx.rollback().await {
+                tracing::warn!(error = %err, "could not roll back a failed write");
+            }
+            return settled.answer;
+        };
+        crash_point();
+        if let Some((user, key, fingerprint, claimed_at)) = &self.key {
+            sqlx::query(
+                "INSERT INTO idempotency_keys \
+                 (user_id, idem_key, fingerprint, status, body, created_at, expires_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, idem_key) DO UPDATE SET \
+                 fingerprint = excluded.fingerprint, status = excluded.status, \
+                 body = excluded.body, created_at = excluded.created_at, \
+                 expires_at = excluded.expires_at",
+            )
+            .bind(user)
+            .bind(key)
+            .bind(fingerprint)
+            .bind(i64::from(status.as_u16()))
+            .bind(body)
+            .bind(crate::db::ts(*claimed_at))
+            .bind(crate::db::ts(*claimed_at + KEY_TTL))
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        self.tx.commit().await?;
+        settled.answer
+    }
+}
+
+/// An action's answer, and the outcome to store for it: its status and JSON body, or `None`
+/// for a 5xx or 429 error, which is not stored so that a retry runs again.
+struct Settled {
+    outcome: Option<(StatusCode, String)>,
+    answer: AppResult<Response>,
+}
+
+impl Settled {
+    fn from<T: Serialize>(result: AppResult<(StatusCode, T)>) -> AppResult<Self> {
+        match result {
+            Ok((status, body)) => {
+                let text = serde_json::to_string(&body).map_err(AppError::internal)?;
+                Ok(Settled {
+                    outcome: Some((status, text.clone())),
+                    answer: Ok(json_response(status, text, false)),
+                })
+            }
+            Err(err)
+                if err.status.is_client_error() && err.status != StatusCode::TOO_MANY_REQUESTS =>
+            {
+                let text = serde_json::to_string(&err.body()).map_err(AppError::internal)?;
+                Ok(Settled {
+                    outcome: Some((err.status, text)),
+                    answer: Err(err),
+                })
+            }
+            Err(err) => Ok(Settled {
+                outcome: None,
+                answer: Err(err),
+            }),
+        }
+    }
+}
+
+/// The key, or `None` without one; 400 `idempotency_key_required` when `required` and absent.
+fn key_or_refuse(key: &IdempotencyKey, required: bool) -> AppResult<Option<&str>> {
+    match key.0.as_deref() {
+        None if required => Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+            "this request needs an Idempotency-Key header",
+        )),
+        key => Ok(key),
+    }
+}
+
+/// What a stored key means for a new request.
+enum Seen {
+    /// Expired, or claimed by a request that died without an outcome: to be taken over. Holds
+    /// the claim's `created_at`.
+    Abandoned(String),
+    /// The outcome to replay.
+    Outcome(Response),
+    /// Claimed by a request still running.
+    Running,
+}
+
+/// Judges a stored key against this request's fingerprint at `now`; 422
+/// `idempotency_key_reused` for another request's key.
+fn judge(stored: StoredKey, fingerprint: &str, now: time::OffsetDateTime) -> AppResult<Seen> {
+    let (stored_fp, status, body, created_at, expires_at) = stored;
+    let stale_claim = status.is_none() && created_at < crate::db::ts(now - STALE_CLAIM);
+    if expires_at <= crate::db::ts(now) || stale_claim {
+        return Ok(Seen::Abandoned(created_at));
+    }
+    if stored_fp != fingerprint {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this idempotency key was used for a different request",
+        ));
+    }
+    Ok(match (status, body) {
+        (Some(status), Some(body)) => {
+            let status = u16::try_from(status)
+                .ok()
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::OK);
+            Seen::Outcome(json_response(status, body, true))
+        }
+        _ => Seen::Running,
+    })
+}
+
+/// Sleeps a little before looking at a running request's key again; 409
+/// `idempotency_in_progress` once `deadline` has passed.
+async fn wait_for_outcome(deadline: tokio::time::Instant) -> AppResult<()> {
+    if tokio::time::Instant::now() >= deadline {
+        return Err(AppError::conflict(
+            "idempotency_in_progress",
+            "a request with this idempotency key is still running",
+        )
+        .with_retry_after(1));
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    Ok(())
+}
+
+async fn read_key(
+    conn: &mut SqliteConnection,
+    user: &str,
+    key: &str,
+) -> AppResult<Option<StoredKey>> {
+    Ok(sqlx::query_as(
+        "SELECT fingerprint, status, body, created_at, expires_at FROM idempotency_keys \
+         WHERE user_id = ? AND idem_key = ?",
+    )
+    .bind(user)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// `Ok(None)` when this request now owns the claim; `Ok(Some(response))` with the stored
@@ -147,64 +367,36 @@ async fn claim_or_replay(
         if claimed {
             return Ok(None);
         }
-        let row: Option<StoredKey> = sqlx::query_as(
-            "SELECT fingerprint, status, body, created_at, expires_at FROM idempotency_keys \
-             WHERE user_id = ? AND idem_key = ?",
-        )
-        .bind(user)
-        .bind(key)
-        .fetch_optional(&state.db)
-        .await?;
-        let Some((stored_fp, status, body, created_at, expires_at)) = row else {
+        let stored = read_key(&mut *state.db.acquire().await?, user, key).await?;
+        let Some(stored) = stored else {
             // Released between our insert and our read: try to claim again.
             continue;
         };
-        let now_text = crate::db::ts(now);
-        let stale_claim = status.is_none() && created_at < crate::db::ts(now - STALE_CLAIM);
-        if expires_at <= now_text || stale_claim {
-            // Expired or abandoned: take it over, exactly one taker wins the update.
-            let taken = sqlx::query(
-                "UPDATE idempotency_keys SET fingerprint = ?, status = NULL, body = NULL, \
-                 created_at = ?, expires_at = ? \
-                 WHERE user_id = ? AND idem_key = ? AND created_at = ?",
-            )
-            .bind(fingerprint)
-            .bind(&now_text)
-            .bind(crate::db::ts(now + KEY_TTL))
-            .bind(user)
-            .bind(key)
-            .bind(&created_at)
-            .execute(&state.db)
-            .await?
-            .rows_affected()
-                == 1;
-            if taken {
-                return Ok(None);
+        match judge(stored, fingerprint, now)? {
+            Seen::Abandoned(created_at) => {
+                // Exactly one taker wins the update.
+                let taken = sqlx::query(
+                    "UPDATE idempotency_keys SET fingerprint = ?, status = NULL, body = NULL, \
+                     created_at = ?, expires_at = ? \
+                     WHERE user_id = ? AND idem_key = ? AND created_at = ?",
+                )
+                .bind(fingerprint)
+                .bind(crate::db::ts(now))
+                .bind(crate::db::ts(now + KEY_TTL))
+                .bind(user)
+                .bind(key)
+                .bind(&created_at)
+                .execute(&state.db)
+                .await?
+                .rows_affected()
+                    == 1;
+                if taken {
+                    return Ok(None);
+                }
             }
-            continue;
+            Seen::Outcome(replay) => return Ok(Some(replay)),
+            Seen::Running => wait_for_outcome(deadline).await?,
         }
-        if stored_fp != fingerprint {
-            return Err(AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "this idempotency key was used for a different request",
-            ));
-        }
-        if let (Some(status), Some(body)) = (status, body) {
-            let status = u16::try_from(status)
-                .ok()
-                .and_then(|s| StatusCode::from_u16(s).ok())
-                .unwrap_or(StatusCode::OK);
-            return Ok(Some(json_response(status, body, true)));
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(AppError::conflict(
-                "idempotency_in_progress",
-                "a request with this idempotency key is still running",
-            )
-            .with_retry_after(1));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -243,6 +435,24 @@ async fn release(state: &AppState, user: &str, key: &str) {
         tracing::warn!(error = %err, "could not release an idempotency claim");
     }
 }
+
+#[cfg(test)]
+tokio::task_local! {
+    /// Set around a request in a test: the request panics after its action ran and before its
+    /// outcome is stored, as if the process died there.
+    pub(crate) static CRASH_BEFORE_OUTCOME: ();
+}
+
+/// Where a test simulates a crash between an action and its stored outcome.
+#[cfg(test)]
+fn crash_point() {
+    if CRASH_BEFORE_OUTCOME.try_with(|()| ()).is_ok() {
+        panic!("simulated crash between the action and its stored outcome");
+    }
+}
+
+#[cfg(not(test))]
+fn crash_point() {}
 
 fn fingerprint_of(value: &impl Serialize) -> AppResult<String> {
     let bytes = serde_json::to_vec(value).map_err(AppError::internal)?;

@@ -16,14 +16,14 @@ use lifeline_types::appointments::{
 };
 use lifeline_types::ErrorBody;
 use serde::Deserialize;
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, Role};
 use crate::db::{now, ts, uuid};
-use crate::idempotency::{once, IdempotencyKey};
+use crate::idempotency::{self, once, Begun, IdempotencyKey};
 use crate::{AppError, AppResult, AppState};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -140,17 +140,17 @@ impl SlotRow {
     }
 }
 
-async fn load_slot(state: &AppState, id: Uuid) -> AppResult<SlotRow> {
+async fn load_slot<'c>(db: impl SqliteExecutor<'c>, id: Uuid) -> AppResult<SlotRow> {
     sqlx::query_as("SELECT id, doctor_id, starts_at, ends_at FROM slots WHERE id = ?")
         .bind(id.to_string())
-        .fetch_optional(&state.db)
+        .fetch_optional(db)
         .await?
         .ok_or_else(|| AppError::not_found("slot"))
 }
 
 /// Free future slots near `slot`: the same doctor's next ones, then other doctors' of the same
 /// department from the same time on.
-async fn alternatives(state: &AppState, slot: &SlotRow) -> AppResult<Vec<Slot>> {
+async fn alternatives(conn: &mut SqliteConnection, slot: &SlotRow) -> AppResult<Vec<Slot>> {
     let now_text = ts(now());
     let from = if slot.starts_at > now_text {
         slot.starts_at.clone()
@@ -169,7 +169,7 @@ async fn alternatives(state: &AppState, slot: &SlotRow) -> AppResult<Vec<Slot>> 
     .bind(&now_text)
     .bind(&slot.id)
     .bind(ALTERNATIVES_PER_KIND)
-    .fetch_all(&state.db)
+    .fetch_all(&mut *conn)
     .await?;
     let colleagues: Vec<SlotRow> = sqlx::query_as(&format!(
         "SELECT s.id, s.doctor_id, s.starts_at, s.ends_at FROM slots s \
@@ -182,7 +182,7 @@ async fn alternatives(state: &AppState, slot: &SlotRow) -> AppResult<Vec<Slot>> 
     .bind(&from)
     .bind(&now_text)
     .bind(ALTERNATIVES_PER_KIND)
-    .fetch_all(&state.db)
+    .fetch_all(&mut *conn)
     .await?;
     Ok(same_doctor
         .into_iter()
@@ -191,8 +191,10 @@ async fn alternatives(state: &AppState, slot: &SlotRow) -> AppResult<Vec<Slot>> 
         .collect())
 }
 
-async fn slot_taken(state: &AppState, slot: &SlotRow) -> AppError {
-    let alternatives = match alternatives(state, slot).await {
+/// 409 `slot_taken` with alternatives, read on `conn` (a booking's own transaction, or any
+/// connection of the pool).
+async fn slot_taken(conn: &mut SqliteConnection, slot: &SlotRow) -> AppError {
+    let alternatives = match alternatives(conn, slot).await {
         Ok(list) => list,
         Err(err) => {
             tracing::warn!(error = %err, "could not list alternative slots");
@@ -297,7 +299,8 @@ async fn check_conflict(
     user: AuthUser,
     Json(req): Json<CheckConflict>,
 ) -> AppResult<Json<ConflictCheck>> {
-    let slot = load_slot(&state, req.slot_id).await?;
+    let mut conn = state.db.acquire().await?;
+    let slot = load_slot(&mut *conn, req.slot_id).await?;
     let verdict = |reason: &str, alternatives| ConflictCheck {
         conflict: true,
         reason: Some(reason.to_string()),
@@ -306,19 +309,19 @@ async fn check_conflict(
     if slot.starts_at <= ts(now()) {
         return Ok(Json(verdict(
             "slot_in_past",
-            alternatives(&state, &slot).await?,
+            alternatives(&mut conn, &slot).await?,
         )));
     }
     let taken: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM appointments WHERE slot_id = ? AND status <> 'cancelled')",
     )
     .bind(&slot.id)
-    .fetch_one(&state.db)
+    .fetch_one(&mut *conn)
     .await?;
     if taken {
         return Ok(Json(verdict(
             "slot_taken",
-            alternatives(&state, &slot).await?,
+            alternatives(&mut conn, &slot).await?,
         )));
     }
     let overlap: bool = sqlx::query_scalar(&format!(
@@ -328,7 +331,7 @@ async fn check_conflict(
     .bind(user.id.to_string())
     .bind(&slot.ends_at)
     .bind(&slot.starts_at)
-    .fetch_one(&state.db)
+    .fetch_one(&mut *conn)
     .await?;
     if overlap {
         return Ok(Json(verdict("overlapping_appointment", Vec::new())));
@@ -449,7 +452,9 @@ fn clean_reason(reason: Option<&str>) -> AppResult<Option<String>> {
 }
 
 /// Books a slot. Needs `Idempotency-Key`: a retry with the same key and body replays the first
-/// answer. Starts `confirmed` in a free department, else `pending_payment`.
+/// answer. Starts `confirmed` in a free department, else `pending_payment`. The appointment and
+/// the key's outcome are written in one transaction: a booking whose answer was lost to a crash
+/// left nothing behind, so its retry books (once) instead of finding its own slot taken.
 #[utoipa::path(post, path = "/api/appointments", tag = "appointments", security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "required; same key and body replay the first answer")),
     request_body = BookAppointment,
@@ -468,19 +473,23 @@ async fn book(
     Json(req): Json<BookAppointment>,
 ) -> AppResult<Response> {
     let fingerprint = ("POST", "/api/appointments", &req);
-    once(&state, user.id, &key, true, &fingerprint, || {
-        book_slot(&state, &user, &req)
-    })
-    .await
+    let mut pending = match idempotency::begin(&state, user.id, &key, true, &fingerprint).await? {
+        Begun::Replay(answer) => return Ok(answer),
+        Begun::Run(pending) => pending,
+    };
+    let result = book_slot(&state, &user, &req, pending.conn()).await;
+    pending.finish(result).await
 }
 
+/// The booking's reads and writes, all on `conn`: the booking's transaction.
 async fn book_slot(
     state: &AppState,
     user: &AuthUser,
     req: &BookAppointment,
+    conn: &mut SqliteConnection,
 ) -> AppResult<(StatusCode, Appointment)> {
     let reason = clean_reason(req.reason.as_deref())?;
-    let slot = load_slot(state, req.slot_id).await?;
+    let slot = load_slot(&mut *conn, req.slot_id).await?;
     let now = now();
     if slot.starts_at <= ts(now) {
         return Err(slot_in_past());
@@ -520,12 +529,12 @@ async fn book_slot(
     .bind(&department.currency)
     .bind(&now_text)
     .bind(&now_text)
-    .execute(&state.db)
+    .execute(&mut *conn)
     .await;
     match inserted {
         Ok(_) => {}
         Err(err) if crate::db::is_unique_violation(&err) => {
-            return Err(slot_taken(state, &slot).await)
+            return Err(slot_taken(conn, &slot).await)
         }
         Err(err) => return Err(err.into()),
     }
@@ -657,7 +666,7 @@ async fn reschedule(
             if current.slot_id == req.slot_id {
                 return Ok((StatusCode::OK, current));
             }
-            let slot = load_slot(&state, req.slot_id).await?;
+            let slot = load_slot(&state.db, req.slot_id).await?;
             let now_text = ts(now());
             if slot.starts_at <= now_text {
                 return Err(slot_in_past());
@@ -696,7 +705,7 @@ async fn reschedule(
                     "the appointment changed meanwhile; reload it",
                 )),
                 Err(err) if crate::db::is_unique_violation(&err) => {
-                    Err(slot_taken(&state, &slot).await)
+                    Err(slot_taken(&mut *state.db.acquire().await?, &slot).await)
                 }
                 Err(err) => Err(err.into()),
             }
@@ -746,4 +755,91 @@ async fn doctor_appointments(
     .fetch_all(&state.db)
     .await?;
     Ok(Json(rows.into_iter().map(|r| r.into_wire(true)).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use serde_json::{json, Value};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::idempotency::CRASH_BEFORE_OUTCOME;
+    use crate::seed::{DEMO_PATIENT_EMAIL, DEMO_PATIENT_PASSWORD};
+
+    fn post(path: &str, token: Option<&str>, key: Option<&str>, body: &Value) -> Request<Body> {
+        let mut req = Request::post(path).header("content-type", "application/json");
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        req.body(Body::from(body.to_string())).unwrap()
+    }
+
+    async fn answer(res: Response) -> (StatusCode, Value) {
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn count(state: &AppState, sql: &str, bind: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(bind)
+            .fetch_one(&state.db)
+            .await
+            .unwrap()
+    }
+
+    /// The process dies after the appointment is written and before the key's outcome is: the
+    /// retry with the same key, once a dead claim would be taken over, books the slot (201), and
+    /// the slot holds exactly one appointment, not the client's own booking answering 409.
+    #[tokio::test]
+    async fn a_booking_that_crashed_before_its_outcome_books_once_on_retry() {
+        let state = crate::test_state().await;
+        let app = crate::app(state.clone());
+        let credentials = json!({"email": DEMO_PATIENT_EMAIL, "password": DEMO_PATIENT_PASSWORD});
+        let login = app
+            .clone()
+            .oneshot(post("/api/auth/login", None, None, &credentials))
+            .await
+            .unwrap();
+        let (_, login) = answer(login).await;
+        let token = login["access_token"].as_str().unwrap().to_string();
+        let slot: String = sqlx::query_scalar(
+            "SELECT id FROM slots s WHERE starts_at > ? AND NOT EXISTS \
+             (SELECT 1 FROM appointments a WHERE a.slot_id = s.id) ORDER BY starts_at LIMIT 1",
+        )
+        .bind(ts(now() + time::Duration::hours(1)))
+        .fetch_one(&state.db)
+        .await
+        .unwrap();
+        let booking = json!({"slot_id": slot});
+        let book = || post("/api/appointments", Some(&token), Some("crash-1"), &booking);
+
+        let crashed = tokio::spawn(CRASH_BEFORE_OUTCOME.scope((), app.clone().oneshot(book())));
+        assert!(crashed.await.unwrap_err().is_panic());
+        // The retry comes after a claim left without an outcome is taken over.
+        sqlx::query("UPDATE idempotency_keys SET created_at = ?")
+            .bind(ts(now() - time::Duration::minutes(2)))
+            .execute(&state.db)
+            .await
+            .unwrap();
+
+        let (status, first) = answer(app.clone().oneshot(book()).await.unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        let (status, again) = answer(app.clone().oneshot(book()).await.unwrap()).await;
+        assert_eq!((status, &again), (StatusCode::CREATED, &first));
+        let on_slot = "SELECT COUNT(*) FROM appointments WHERE slot_id = ?";
+        assert_eq!(count(&state, on_slot, &slot).await, 1);
+        let stored = "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = ? AND status = 201";
+        assert_eq!(count(&state, stored, "crash-1").await, 1);
+    }
 }
