@@ -5,15 +5,17 @@
 
 use leptos::prelude::*;
 
-use crate::routes::book::use_booking;
+use crate::routes::book::{use_booking, DRAFT_KEY};
 use crate::state::booking::BookingDraft;
+use crate::state::tracking::STORAGE_KEY_PREFIX;
 
 /// Who the data below belongs to (a user id).
 const OWNER_KEY: &str = "lifeline.device-owner";
 /// The keys (or key prefixes) of a patient's data.
-const PATIENT_KEYS: [&str; 2] = ["lifeline.booking-draft", "lifeline.tracking."];
+const PATIENT_KEYS: [&str; 2] = [DRAFT_KEY, STORAGE_KEY_PREFIX];
 
-fn local_storage() -> Option<web_sys::Storage> {
+/// The page's `localStorage`, when the browser allows it.
+pub(crate) fn local_storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 

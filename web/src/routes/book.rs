@@ -12,14 +12,12 @@ use lifeline_sdk::outbox::Intent;
 
 use super::{error_view, FreshnessNote};
 use crate::api::{api, follow_write, queue_write, UiError, WriteProgress};
+use crate::device::local_storage;
 use crate::state::booking::{slot_choice, BookingDraft, Choice, Step, Submission};
 use crate::state::format::money;
 
-const DRAFT_KEY: &str = "lifeline.booking-draft";
-
-fn local_storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
-}
+/// The `localStorage` key of the booking draft.
+pub(crate) const DRAFT_KEY: &str = "lifeline.booking-draft";
 
 thread_local! {
     // Page-wide like the Api: timers and async blocks run outside any reactive owner.

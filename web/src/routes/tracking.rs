@@ -8,6 +8,7 @@ use lifeline_sdk::types::tracking::TrackingKind;
 use uuid::Uuid;
 
 use crate::api::{api, UiError};
+use crate::device::local_storage;
 use crate::state::chart::Frame;
 use crate::state::tracking::{chart_values, merge_server, storage_key, waiting, Entry, SyncState};
 
@@ -19,10 +20,6 @@ const FRAME: Frame = Frame {
 
 fn now_iso() -> String {
     String::from(js_sys::Date::new_0().to_iso_string())
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
 }
 
 fn load(kind: TrackingKind) -> Vec<Entry> {

@@ -64,9 +64,12 @@ impl Entry {
     }
 }
 
+/// What every tracker's `localStorage` key starts with.
+pub const STORAGE_KEY_PREFIX: &str = "lifeline.tracking.";
+
 /// The `localStorage` key of a tracker's entries.
 pub fn storage_key(kind: TrackingKind) -> String {
-    format!("lifeline.tracking.{}", kind.as_str())
+    format!("{STORAGE_KEY_PREFIX}{}", kind.as_str())
 }
 
 /// Folds the server's changes into the device's entries: a tombstone removes the entry, a
