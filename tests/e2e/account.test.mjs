@@ -4,7 +4,6 @@
 // history off the device.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { suite, signIn, bookFirstFreeSlot } from './support.mjs';
 
 const s = suite();
@@ -118,12 +117,7 @@ test('another patient signing in after a session ended without sign-out finds no
   await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor({ timeout: 30_000 });
   assert.notDeepEqual(await trackingKeys(page), [], 'still there for its owner');
 
-  const other = { email: `other-${randomUUID()}@example.org`, password: 'other-patient-pass' };
-  const reg = await fetch(`${s.backend.url}/api/auth/register`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...other, name: 'Other Patient' }),
-  });
-  assert.ok(reg.ok, `register: ${reg.status}`);
+  const other = await s.backend.registerPatient();
   await signIn(page, s.backend.url, other);
   assert.deepEqual(await trackingKeys(page), [], 'the first patient\'s history is gone');
   await page.getByRole('link', { name: 'Tracking' }).click();

@@ -16,12 +16,8 @@ async function mailedCodes() {
 
 /** Asks for a new code over HTTP as the demo patient: the status, error code and Retry-After. */
 async function requestCodeOverHttp() {
-  const login = await fetch(`${s.backend.url}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(DEMO),
-  });
-  const { access_token } = await login.json();
   const r = await fetch(`${s.backend.url}/api/medical-records/request-otp`, {
-    method: 'POST', headers: { authorization: `Bearer ${access_token}` },
+    method: 'POST', headers: { authorization: `Bearer ${await s.backend.token()}` },
   });
   const body = await r.json();
   return { status: r.status, code: body.error?.code, retryAfter: Number(r.headers.get('retry-after')) };

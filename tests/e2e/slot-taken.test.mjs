@@ -3,25 +3,9 @@
 // picking one books it. The patient ends with exactly one appointment, on the alternative.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { suite, signIn, waitForServiceWorker, bookFirstFreeSlot } from './support.mjs';
 
 const s = suite();
-
-/** Registers a new patient over HTTP and books `slotId` for them; answers their token. */
-async function otherPatientBooks(slotId) {
-  const who = { email: `other-${randomUUID()}@example.org`, password: 'other-patient-pass', name: 'Other Patient' };
-  const post = (path, body, headers = {}) => fetch(`${s.backend.url}${path}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
-  });
-  const reg = await post('/api/auth/register', who);
-  assert.ok(reg.ok, `register: ${reg.status} ${await reg.text()}`);
-  const login = await post('/api/auth/login', { email: who.email, password: who.password });
-  const { access_token } = await login.json();
-  const r = await post('/api/appointments', { slot_id: slotId },
-    { authorization: `Bearer ${access_token}`, 'idempotency-key': randomUUID() });
-  assert.ok(r.ok, `the other patient's booking: ${r.status} ${await r.text()}`);
-}
 
 test('a queued booking whose slot is taken meanwhile offers alternatives, and one of them books', async () => {
   const { page, context, errors } = s.browser;
@@ -33,7 +17,7 @@ test('a queued booking whose slot is taken meanwhile offers alternatives, and on
   });
   await page.getByTestId('booking-state').getByText('Waiting to sync.').waitFor({ timeout: 60_000 });
   const taken = draft.slot.id;
-  await otherPatientBooks(taken);
+  await s.backend.bookOverHttp(taken, await s.backend.registerPatient());
 
   await context.setOffline(false);
   await page.getByRole('alert').getByText('That slot was just taken. Pick another time.')

@@ -2,6 +2,7 @@
 // port serving the built app from dist/, a fresh headless Chromium, chaos control and
 // direct API calls for checking what the server really holds.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -103,14 +104,42 @@ export class Backend {
 
   /** Signs in over HTTP and answers GET `path` as JSON. */
   async apiGet(path, who = DEMO) {
-    const login = await fetch(`${this.url}/api/auth/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(who),
-    });
-    if (!login.ok) throw new Error(`login: ${login.status}`);
-    const { access_token } = await login.json();
-    const r = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${access_token}` } });
+    const r = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${await this.token(who)}` } });
     if (!r.ok) throw new Error(`${path}: ${r.status}`);
     return r.json();
+  }
+
+  /** Signs `who` in over HTTP and answers the access token. */
+  async token(who = DEMO) {
+    const login = await fetch(`${this.url}/api/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: who.email, password: who.password }),
+    });
+    if (!login.ok) throw new Error(`login: ${login.status}`);
+    return (await login.json()).access_token;
+  }
+
+  /** Registers a new patient over HTTP and answers their credentials. */
+  async registerPatient() {
+    const who = { email: `other-${randomUUID()}@example.org`, password: 'other-patient-pass', name: 'Other Patient' };
+    const r = await fetch(`${this.url}/api/auth/register`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(who),
+    });
+    if (!r.ok) throw new Error(`register: ${r.status} ${await r.text()}`);
+    return who;
+  }
+
+  /** Books `slotId` over HTTP as `who`, with a fresh idempotency key; throws unless booked. */
+  async bookOverHttp(slotId, who = DEMO) {
+    const r = await fetch(`${this.url}/api/appointments`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json', authorization: `Bearer ${await this.token(who)}`,
+        'idempotency-key': randomUUID(),
+      },
+      body: JSON.stringify({ slot_id: slotId }),
+    });
+    if (!r.ok) throw new Error(`booking over HTTP: ${r.status} ${await r.text()}`);
   }
 }
 
