@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqliteExecutor, Transaction};
 use uuid::Uuid;
 
 use crate::{AppError, AppResult, AppState};
@@ -158,7 +158,7 @@ pub async fn begin(
     loop {
         let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
         let now = crate::db::now();
-        let stored = read_key(&mut tx, &user, key).await?;
+        let stored = read_key(&mut *tx, &user, key).await?;
         match stored
             .map(|row| judge(row, &fingerprint, now))
             .transpose()?
@@ -325,8 +325,8 @@ async fn wait_for_outcome(deadline: tokio::time::Instant) -> AppResult<()> {
     Ok(())
 }
 
-async fn read_key(
-    conn: &mut SqliteConnection,
+async fn read_key<'c>(
+    db: impl SqliteExecutor<'c>,
     user: &str,
     key: &str,
 ) -> AppResult<Option<StoredKey>> {
@@ -336,7 +336,7 @@ async fn read_key(
     )
     .bind(user)
     .bind(key)
-    .fetch_optional(conn)
+    .fetch_optional(db)
     .await?)
 }
 
@@ -367,7 +367,7 @@ async fn claim_or_replay(
         if claimed {
             return Ok(None);
         }
-        let stored = read_key(&mut *state.db.acquire().await?, user, key).await?;
+        let stored = read_key(&state.db, user, key).await?;
         let Some(stored) = stored else {
             // Released between our insert and our read: try to claim again.
             continue;
