@@ -103,7 +103,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     backend_mock::reconciler::spawn(state.clone());
     let purge_state = state.clone();
     tokio::spawn(async move {
-        // Replays are kept 24 hours; expired keys are dropped hourly so the table stays small.
+        // Replays are kept 24 hours and refresh tokens 30 days; what has expired is dropped
+        // hourly so the tables stay small.
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every.tick().await;
@@ -111,6 +112,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "expired idempotency keys removed"),
                 Err(err) => tracing::warn!(error = %err, "idempotency key purge failed"),
+            }
+            let sessions =
+                backend_mock::routes::auth::purge_expired_refresh_tokens(&purge_state).await;
+            match sessions {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "expired refresh tokens removed"),
+                Err(err) => tracing::warn!(error = %err, "refresh token purge failed"),
             }
         }
     });

@@ -291,3 +291,57 @@ async fn login_failures_are_rate_limited_per_account() {
     .await;
     assert_eq!(doctor.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn purging_drops_only_families_whose_every_token_expired() {
+    let state = test_state().await;
+    let app = app(state.clone());
+    let refresh_token =
+        |reply: &core_support::Reply| reply.body["refresh_token"].as_str().unwrap().to_string();
+    // Family A: logged in, then refreshed once; its first (rotated) token is long expired.
+    let a_first =
+        refresh_token(&login_reply(&app, DEMO_PATIENT_EMAIL, DEMO_PATIENT_PASSWORD).await);
+    let a_second = post(
+        &app,
+        "/api/auth/refresh",
+        None,
+        json!({"refresh_token": a_first}),
+    )
+    .await;
+    assert_eq!(a_second.status, StatusCode::OK, "{}", a_second.body);
+    // Family B: a login whose only token expired.
+    let b = refresh_token(&login_reply(&app, DEMO_PATIENT_EMAIL, DEMO_PATIENT_PASSWORD).await);
+    let past = "2000-01-01T00:00:00Z";
+    for token in [&a_first, &b] {
+        sqlx::query("UPDATE refresh_tokens SET expires_at = ? WHERE token_hash = ?")
+            .bind(past)
+            .bind(backend_mock::auth::token_hash(token))
+            .execute(&state.db)
+            .await
+            .unwrap();
+    }
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM refresh_tokens")
+            .fetch_one(&state.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 3);
+
+    let purged = backend_mock::routes::auth::purge_expired_refresh_tokens(&state)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1, "only family B goes");
+    assert_eq!(count().await, 2);
+
+    // Family A's rotated token is still known, so presenting it again is still caught as reuse.
+    let reused = post(
+        &app,
+        "/api/auth/refresh",
+        None,
+        json!({"refresh_token": a_first}),
+    )
+    .await;
+    assert_eq!(reused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reused.code(), "refresh_reused");
+}

@@ -369,6 +369,24 @@ async fn revoke_family(state: &AppState, family: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Deletes every refresh-token family whose newest token has expired; returns how many tokens.
+///
+/// A family is kept whole while any of its tokens can still be spent: its rotated tokens are
+/// what tells a reuse (theft) apart from an unknown token, so they go only with the family.
+///
+/// # Errors
+/// Database failures.
+pub async fn purge_expired_refresh_tokens(state: &AppState) -> AppResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM refresh_tokens WHERE family_id IN \
+         (SELECT family_id FROM refresh_tokens GROUP BY family_id HAVING MAX(expires_at) <= ?)",
+    )
+    .bind(ts(now()))
+    .execute(&state.db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Signs out: revokes the refresh token's family and clears the cookie. Answers 204 even for
 /// an unknown token, so logging out twice is harmless.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
