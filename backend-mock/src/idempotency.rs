@@ -1,28 +1,30 @@
 //! Idempotency keys: a retried write replays the first outcome instead of acting twice.
 //!
-//! The `(user, key)` primary key of `idempotency_keys` is the claim. The first request to
-//! insert the row runs the action; the outcome (2xx or 4xx) is stored with the row and replayed
-//! to every later request with the same key and the same fingerprint, marked
-//! `Idempotent-Replayed: true`. A 5xx outcome is not stored: the claim is released, so a retry
-//! runs the action again. A duplicate arriving while the first still runs waits briefly for
-//! its outcome, then gets 409 `idempotency_in_progress` with `Retry-After: 1`. Keys expire after
-//! 24 hours; a claim whose request died without an outcome is taken over after 60 seconds.
+//! A write runs through [`begin`] and [`Pending::finish`], inside one SQLite transaction
+//! (`BEGIN IMMEDIATE`, so it holds the database's write lock from its start): `begin` looks the
+//! `(user, key)` row of `idempotency_keys` up, the action runs on [`Pending::conn`], and
+//! `finish` stores the outcome (2xx or 4xx) with the key and commits. The action's writes and
+//! the key's outcome are committed together or not at all: a process dying before the commit
+//! leaves neither, and the retry runs the action afresh, once.
 //!
-//! [`once`] commits the claim, the action's own writes and the outcome separately: a process
-//! dying between the action and its outcome leaves the action's writes and a claim without an
-//! outcome, so the retry that takes the claim over runs the action a second time. [`begin`] and
-//! [`Pending::finish`] instead run the action inside the SQLite transaction (`BEGIN IMMEDIATE`)
-//! that looks the key up and stores its outcome: the action's writes are committed together with
-//! the key's outcome, or nothing is, and a retry runs the action afresh.
-
-use std::future::Future;
-use std::time::Duration;
+//! - A later request with the same key and the same fingerprint gets the stored outcome,
+//!   marked `Idempotent-Replayed: true`, and the action does not run again.
+//! - A 5xx or 429 outcome is not stored: the transaction rolls back, so a retry runs again.
+//! - The same key with another fingerprint is 422 `idempotency_key_reused`; a write that needs
+//!   a key and has none is 400 `idempotency_key_required`.
+//! - Keys expire after 24 hours; an expired key runs the action again.
+//! - A duplicate arriving while the first request still runs waits for the write lock (for up
+//!   to the database's busy timeout), so it looks the key up once the first has committed and
+//!   replays its outcome, or runs the action itself if the first rolled back.
+//!
+//! A row without an outcome is a claim left by an older server, which committed the claim, the
+//! action and the outcome separately; no running request writes one any more, so it is taken
+//! over like an expired key.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{Sqlite, SqliteConnection, SqliteExecutor, Transaction};
@@ -36,10 +38,6 @@ pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// How long a stored outcome is replayed.
 pub const KEY_TTL: time::Duration = time::Duration::hours(24);
-/// After this long without an outcome, a claim is considered abandoned and taken over.
-const STALE_CLAIM: time::Duration = time::Duration::seconds(60);
-/// How long a duplicate waits for the first request's outcome before answering 409.
-const WAIT_FOR_OUTCOME: Duration = Duration::from_secs(3);
 
 /// The `Idempotency-Key` header: `None` when absent. 400 when present but empty, longer than
 /// 255 characters or not visible ASCII.
@@ -69,51 +67,6 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
-/// Runs `f` at most once per `(user, key)`, replaying its stored outcome on repeats.
-///
-/// `fingerprint` identifies the request: pass the method, path and body, e.g.
-/// `&("POST", "/api/appointments", &body)`; the same key with another fingerprint is 422
-/// `idempotency_key_reused`. With `required` and no key, the answer is 400
-/// `idempotency_key_required`; without `required` and no key, `f` simply runs.
-///
-/// The claim, `f`'s writes and the outcome are separate commits: a write that must not outlive
-/// a lost outcome uses [`begin`] instead.
-///
-/// # Errors
-/// The errors above, `f`'s own error (stored when it is a 4xx), and database failures.
-pub async fn once<T, F, Fut>(
-    state: &AppState,
-    user: Uuid,
-    key: &IdempotencyKey,
-    required: bool,
-    fingerprint: &impl Serialize,
-    f: F,
-) -> AppResult<Response>
-where
-    T: Serialize,
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = AppResult<(StatusCode, T)>>,
-{
-    let Some(key) = key_or_refuse(key, required)? else {
-        let (status, body) = f().await?;
-        return Ok((status, Json(body)).into_response());
-    };
-    let fingerprint = fingerprint_of(fingerprint)?;
-    let user_text = user.to_string();
-
-    if let Some(replay) = claim_or_replay(state, &user_text, key, &fingerprint).await? {
-        return Ok(replay);
-    }
-
-    // This request owns the claim: run the action and store its outcome.
-    let settled = Settled::from(f().await)?;
-    match &settled.outcome {
-        Some((status, body)) => store(state, &user_text, key, *status, body).await?,
-        None => release(state, &user_text, key).await,
-    }
-    settled.answer
-}
-
 /// What [`begin`] found under the key.
 pub enum Begun {
     /// The key's stored outcome, to answer as it is (marked `Idempotent-Replayed: true`).
@@ -128,19 +81,24 @@ pub enum Begun {
 /// action's writes nor the key remain, and a retry runs the action afresh.
 pub struct Pending {
     tx: Transaction<'static, Sqlite>,
-    /// `(user, key, fingerprint, claimed at)`; `None` for a request without a key.
+    /// `(user, key, fingerprint, looked up at)`; `None` for a request without a key.
     key: Option<(String, String, String, time::OffsetDateTime)>,
 }
 
-/// Like [`once`], but the action runs in the same SQLite transaction that looks the key up and,
-/// in [`Pending::finish`], stores its outcome: the action's writes and the key's outcome are
-/// committed together or not at all, so no crash leaves the one without the other. Holding the
-/// database's write lock from the start, it needs no separate claim: a duplicate waits for the
-/// lock, then finds the outcome.
+/// Looks the key up in a new write transaction (`BEGIN IMMEDIATE`): [`Begun::Replay`] with its
+/// stored outcome, or [`Begun::Run`] with the transaction, in which the action then runs and
+/// [`Pending::finish`] stores its outcome, so that both are committed together or not at all.
+/// Holding the database's write lock from the start, it needs no separate claim: a duplicate
+/// waits for the lock, then finds the outcome.
+///
+/// `fingerprint` identifies the request: pass the method, path and body, e.g.
+/// `&("POST", "/api/appointments", &body)`. With `required` and no key, the answer is 400
+/// `idempotency_key_required`; without `required` and no key, the action simply runs (in a
+/// transaction all the same) and nothing is stored.
 ///
 /// # Errors
-/// As [`once`]: `idempotency_key_required`, `idempotency_key_reused`, `idempotency_in_progress`
-/// (a claim of a request made through [`once`] with the same key still runs), database failures.
+/// `idempotency_key_required`, `idempotency_key_reused` (the key of another request), and
+/// database failures.
 pub async fn begin(
     state: &AppState,
     user: Uuid,
@@ -154,30 +112,39 @@ pub async fn begin(
     };
     let fingerprint = fingerprint_of(fingerprint)?;
     let user = user.to_string();
-    let deadline = tokio::time::Instant::now() + WAIT_FOR_OUTCOME;
-    loop {
-        let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-        let now = crate::db::now();
-        let stored = read_key(&mut *tx, &user, key).await?;
-        match stored
-            .map(|row| judge(row, &fingerprint, now))
-            .transpose()?
-        {
-            None | Some(Seen::Abandoned(_)) => {
-                let key = Some((user, key.to_string(), fingerprint, now));
-                return Ok(Begun::Run(Pending { tx, key }));
-            }
-            Some(Seen::Outcome(replay)) => {
-                tx.rollback().await?;
-                return Ok(Begun::Replay(replay));
-            }
-            Some(Seen::Running) => {
-                // Not while holding the write lock the other request may need.
-                tx.rollback().await?;
-                wait_for_outcome(deadline).await?;
-            }
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let now = crate::db::now();
+    if let Some(stored) = read_key(&mut *tx, &user, key).await? {
+        if let Some(replay) = judge(stored, &fingerprint, now)? {
+            tx.rollback().await?;
+            return Ok(Begun::Replay(replay));
         }
     }
+    let key = Some((user, key.to_string(), fingerprint, now));
+    Ok(Begun::Run(Pending { tx, key }))
+}
+
+/// Runs `action` at most once per `(user, key)` through [`begin`] and [`Pending::finish`]: on
+/// the connection of the transaction that looks the key up and stores the outcome, or answers
+/// the key's stored outcome without running it. The arguments are [`begin`]'s.
+///
+/// # Errors
+/// As [`begin`], `action`'s own error (stored when it is a 4xx other than 429), and database
+/// failures.
+pub async fn run<T: Serialize>(
+    state: &AppState,
+    user: Uuid,
+    key: &IdempotencyKey,
+    required: bool,
+    fingerprint: &impl Serialize,
+    action: impl AsyncFnOnce(&mut SqliteConnection) -> AppResult<(StatusCode, T)>,
+) -> AppResult<Response> {
+    let mut pending = match begin(state, user, key, required, fingerprint).await? {
+        Begun::Replay(answer) => return Ok(answer),
+        Begun::Run(pending) => pending,
+    };
+    let result = action(pending.conn()).await;
+    pending.finish(result).await
 }
 
 impl Pending {
@@ -187,7 +154,8 @@ impl Pending {
     }
 
     /// Stores the action's outcome with the key and commits, or, for a 5xx or 429 error, rolls
-    /// back (nothing is stored, so a retry runs again). Answers `result` as [`once`] does.
+    /// back (nothing is stored, so a retry runs again). Answers `result`: its status and JSON
+    /// body, or its error.
     ///
     /// # Errors
     /// `result`'s own error, and database failures (then nothing was committed).
@@ -203,7 +171,7 @@ impl Pending {
             return settled.answer;
         };
         crash_point();
-        if let Some((user, key, fingerprint, claimed_at)) = &self.key {
+        if let Some((user, key, fingerprint, began_at)) = &self.key {
             sqlx::query(
                 "INSERT INTO idempotency_keys \
                  (user_id, idem_key, fingerprint, status, body, created_at, expires_at) \
@@ -217,8 +185,8 @@ impl Pending {
             .bind(fingerprint)
             .bind(i64::from(status.as_u16()))
             .bind(body)
-            .bind(crate::db::ts(*claimed_at))
-            .bind(crate::db::ts(*claimed_at + KEY_TTL))
+            .bind(crate::db::ts(*began_at))
+            .bind(crate::db::ts(*began_at + KEY_TTL))
             .execute(&mut *self.tx)
             .await?;
         }
@@ -273,24 +241,20 @@ fn key_or_refuse(key: &IdempotencyKey, required: bool) -> AppResult<Option<&str>
     }
 }
 
-/// What a stored key means for a new request.
-enum Seen {
-    /// Expired, or claimed by a request that died without an outcome: to be taken over. Holds
-    /// the claim's `created_at`.
-    Abandoned(String),
-    /// The outcome to replay.
-    Outcome(Response),
-    /// Claimed by a request still running.
-    Running,
-}
-
-/// Judges a stored key against this request's fingerprint at `now`; 422
-/// `idempotency_key_reused` for another request's key.
-fn judge(stored: StoredKey, fingerprint: &str, now: time::OffsetDateTime) -> AppResult<Seen> {
-    let (stored_fp, status, body, created_at, expires_at) = stored;
-    let stale_claim = status.is_none() && created_at < crate::db::ts(now - STALE_CLAIM);
-    if expires_at <= crate::db::ts(now) || stale_claim {
-        return Ok(Seen::Abandoned(created_at));
+/// Judges a stored key against this request's fingerprint at `now`: `Some` outcome to replay,
+/// `None` when the key is to be taken over (expired, or a claim without an outcome left by an
+/// older server), or 422 `idempotency_key_reused` for another request's key.
+fn judge(
+    stored: StoredKey,
+    fingerprint: &str,
+    now: time::OffsetDateTime,
+) -> AppResult<Option<Response>> {
+    let (stored_fp, status, body, expires_at) = stored;
+    let (Some(status), Some(body)) = (status, body) else {
+        return Ok(None);
+    };
+    if expires_at <= crate::db::ts(now) {
+        return Ok(None);
     }
     if stored_fp != fingerprint {
         return Err(AppError::new(
@@ -299,30 +263,11 @@ fn judge(stored: StoredKey, fingerprint: &str, now: time::OffsetDateTime) -> App
             "this idempotency key was used for a different request",
         ));
     }
-    Ok(match (status, body) {
-        (Some(status), Some(body)) => {
-            let status = u16::try_from(status)
-                .ok()
-                .and_then(|s| StatusCode::from_u16(s).ok())
-                .unwrap_or(StatusCode::OK);
-            Seen::Outcome(json_response(status, body, true))
-        }
-        _ => Seen::Running,
-    })
-}
-
-/// Sleeps a little before looking at a running request's key again; 409
-/// `idempotency_in_progress` once `deadline` has passed.
-async fn wait_for_outcome(deadline: tokio::time::Instant) -> AppResult<()> {
-    if tokio::time::Instant::now() >= deadline {
-        return Err(AppError::conflict(
-            "idempotency_in_progress",
-            "a request with this idempotency key is still running",
-        )
-        .with_retry_after(1));
-    }
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    Ok(())
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    Ok(Some(json_response(status, body, true)))
 }
 
 async fn read_key<'c>(
@@ -331,7 +276,7 @@ async fn read_key<'c>(
     key: &str,
 ) -> AppResult<Option<StoredKey>> {
     Ok(sqlx::query_as(
-        "SELECT fingerprint, status, body, created_at, expires_at FROM idempotency_keys \
+        "SELECT fingerprint, status, body, expires_at FROM idempotency_keys \
          WHERE user_id = ? AND idem_key = ?",
     )
     .bind(user)
@@ -340,101 +285,8 @@ async fn read_key<'c>(
     .await?)
 }
 
-/// `Ok(None)` when this request now owns the claim; `Ok(Some(response))` with the stored
-/// outcome to replay; `Err` for reuse, in-progress and database errors.
-async fn claim_or_replay(
-    state: &AppState,
-    user: &str,
-    key: &str,
-    fingerprint: &str,
-) -> AppResult<Option<Response>> {
-    let deadline = tokio::time::Instant::now() + WAIT_FOR_OUTCOME;
-    loop {
-        let now = crate::db::now();
-        let claimed = sqlx::query(
-            "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, idem_key) DO NOTHING",
-        )
-        .bind(user)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(crate::db::ts(now))
-        .bind(crate::db::ts(now + KEY_TTL))
-        .execute(&state.db)
-        .await?
-        .rows_affected()
-            == 1;
-        if claimed {
-            return Ok(None);
-        }
-        let stored = read_key(&state.db, user, key).await?;
-        let Some(stored) = stored else {
-            // Released between our insert and our read: try to claim again.
-            continue;
-        };
-        match judge(stored, fingerprint, now)? {
-            Seen::Abandoned(created_at) => {
-                // Exactly one taker wins the update.
-                let taken = sqlx::query(
-                    "UPDATE idempotency_keys SET fingerprint = ?, status = NULL, body = NULL, \
-                     created_at = ?, expires_at = ? \
-                     WHERE user_id = ? AND idem_key = ? AND created_at = ?",
-                )
-                .bind(fingerprint)
-                .bind(crate::db::ts(now))
-                .bind(crate::db::ts(now + KEY_TTL))
-                .bind(user)
-                .bind(key)
-                .bind(&created_at)
-                .execute(&state.db)
-                .await?
-                .rows_affected()
-                    == 1;
-                if taken {
-                    return Ok(None);
-                }
-            }
-            Seen::Outcome(replay) => return Ok(Some(replay)),
-            Seen::Running => wait_for_outcome(deadline).await?,
-        }
-    }
-}
-
-/// A stored key: fingerprint, status and body (NULL while running), created and expiry times.
-type StoredKey = (String, Option<i64>, Option<String>, String, String);
-
-async fn store(
-    state: &AppState,
-    user: &str,
-    key: &str,
-    status: StatusCode,
-    body: &str,
-) -> AppResult<()> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET status = ?, body = ? WHERE user_id = ? AND idem_key = ?",
-    )
-    .bind(i64::from(status.as_u16()))
-    .bind(body)
-    .bind(user)
-    .bind(key)
-    .execute(&state.db)
-    .await?;
-    Ok(())
-}
-
-async fn release(state: &AppState, user: &str, key: &str) {
-    let result = sqlx::query(
-        "DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND status IS NULL",
-    )
-    .bind(user)
-    .bind(key)
-    .execute(&state.db)
-    .await;
-    if let Err(err) = result {
-        // The claim then expires as stale and a retry takes it over.
-        tracing::warn!(error = %err, "could not release an idempotency claim");
-    }
-}
+/// A stored key: fingerprint, status and body (NULL in a claim left by an older server), expiry.
+type StoredKey = (String, Option<i64>, Option<String>, String);
 
 #[cfg(test)]
 tokio::task_local! {
@@ -482,4 +334,87 @@ pub async fn purge_expired(state: &AppState) -> AppResult<u64> {
         .execute(&state.db)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// What the routes' crash tests share: requests to the app, their answers, and the crash.
+#[cfg(test)]
+pub(crate) mod crash_tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::Router;
+    use serde_json::{json, Value};
+    use tower::ServiceExt;
+
+    use super::CRASH_BEFORE_OUTCOME;
+    use crate::AppState;
+
+    /// A JSON `POST`, with a bearer token and an idempotency key when given.
+    pub(crate) fn post(
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: &Value,
+    ) -> Request<Body> {
+        let mut req = Request::post(path).header("content-type", "application/json");
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        req.body(Body::from(body.to_string())).unwrap()
+    }
+
+    /// Sends `request`; answers its status and JSON body (`null` when not JSON).
+    async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Value) {
+        let res = app.clone().oneshot(request).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// The access token of a signed-in user.
+    pub(crate) async fn login(app: &Router, email: &str, password: &str) -> String {
+        let credentials = json!({"email": email, "password": password});
+        let (_, login) = send(app, post("/api/auth/login", None, None, &credentials)).await;
+        login["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A count through `sql` with one bound value.
+    pub(crate) async fn count(state: &AppState, sql: &str, bind: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(bind)
+            .fetch_one(&state.db)
+            .await
+            .unwrap()
+    }
+
+    /// Sends `request()` as a process that dies after the action ran and before its outcome is
+    /// stored; then, late enough that a claim left without an outcome would be taken over, as
+    /// the client's retry with the same key, which must answer 201, and once more, which must
+    /// replay that answer. Returns the retry's body.
+    pub(crate) async fn crash_and_retry(
+        app: &Router,
+        state: &AppState,
+        request: impl Fn() -> Request<Body>,
+    ) -> Value {
+        let crashed = tokio::spawn(CRASH_BEFORE_OUTCOME.scope((), app.clone().oneshot(request())));
+        assert!(crashed.await.unwrap_err().is_panic());
+        sqlx::query("UPDATE idempotency_keys SET created_at = ?")
+            .bind(crate::db::ts(crate::db::now() - time::Duration::minutes(2)))
+            .execute(&state.db)
+            .await
+            .unwrap();
+
+        let (status, first) = send(app, request()).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        let (status, again) = send(app, request()).await;
+        assert_eq!((status, &again), (StatusCode::CREATED, &first));
+        first
+    }
 }

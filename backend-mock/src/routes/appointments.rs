@@ -16,14 +16,14 @@ use lifeline_types::appointments::{
 };
 use lifeline_types::ErrorBody;
 use serde::Deserialize;
-use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
+use sqlx::{SqliteConnection, SqliteExecutor};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, Role};
 use crate::db::{now, ts, uuid};
-use crate::idempotency::{self, once, Begun, IdempotencyKey};
+use crate::idempotency::{self, IdempotencyKey};
 use crate::{AppError, AppResult, AppState};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -47,7 +47,10 @@ const ALTERNATIVES_PER_KIND: i64 = 3;
 ///
 /// # Errors
 /// Database failures.
-pub async fn confirm_paid(db: &SqlitePool, appointment_id: Uuid) -> AppResult<bool> {
+pub async fn confirm_paid<'c>(
+    db: impl SqliteExecutor<'c>,
+    appointment_id: Uuid,
+) -> AppResult<bool> {
     let done = sqlx::query(
         "UPDATE appointments SET status = 'confirmed', updated_at = ? \
          WHERE id = ? AND status = 'pending_payment'",
@@ -108,13 +111,17 @@ const SELECT_APPOINTMENT: &str = "SELECT a.id, a.user_id, a.doctor_id, d.name AS
     FROM appointments a JOIN doctors d ON d.id = a.doctor_id JOIN users u ON u.id = a.user_id";
 
 /// The user's appointment, or 404 (also when it belongs to someone else).
-async fn load_own(state: &AppState, user: &AuthUser, id: Uuid) -> AppResult<Appointment> {
+async fn load_own<'c>(
+    db: impl SqliteExecutor<'c>,
+    user: &AuthUser,
+    id: Uuid,
+) -> AppResult<Appointment> {
     let row: Option<AppointmentRow> = sqlx::query_as(&format!(
         "{SELECT_APPOINTMENT} WHERE a.id = ? AND a.user_id = ?"
     ))
     .bind(id.to_string())
     .bind(user.id.to_string())
-    .fetch_optional(&state.db)
+    .fetch_optional(db)
     .await?;
     row.map(|r| r.into_wire(false))
         .ok_or_else(|| AppError::not_found("appointment"))
@@ -191,8 +198,8 @@ async fn alternatives(conn: &mut SqliteConnection, slot: &SlotRow) -> AppResult<
         .collect())
 }
 
-/// 409 `slot_taken` with alternatives, read on `conn` (a booking's own transaction, or any
-/// connection of the pool).
+/// 409 `slot_taken` with alternatives, read on `conn`: the transaction of the booking or the
+/// rescheduling that lost the slot.
 async fn slot_taken(conn: &mut SqliteConnection, slot: &SlotRow) -> AppError {
     let alternatives = match alternatives(conn, slot).await {
         Ok(list) => list,
@@ -437,7 +444,7 @@ async fn get_appointment(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<Appointment>> {
-    Ok(Json(load_own(&state, &user, id).await?))
+    Ok(Json(load_own(&state.db, &user, id).await?))
 }
 
 fn clean_reason(reason: Option<&str>) -> AppResult<Option<String>> {
@@ -463,7 +470,7 @@ fn clean_reason(reason: Option<&str>) -> AppResult<Option<String>> {
         (status = 400, description = "malformed body, or `idempotency_key_required`", body = ErrorBody),
         (status = 401, description = "missing or invalid bearer token", body = ErrorBody),
         (status = 404, description = "unknown slot", body = ErrorBody),
-        (status = 409, description = "`slot_taken` with `details.alternatives`, or `idempotency_in_progress`", body = ErrorBody),
+        (status = 409, description = "`slot_taken` with `details.alternatives`", body = ErrorBody),
         (status = 422, description = "`slot_in_past`, invalid reason, or `idempotency_key_reused`", body = ErrorBody),
     ))]
 async fn book(
@@ -473,12 +480,10 @@ async fn book(
     Json(req): Json<BookAppointment>,
 ) -> AppResult<Response> {
     let fingerprint = ("POST", "/api/appointments", &req);
-    let mut pending = match idempotency::begin(&state, user.id, &key, true, &fingerprint).await? {
-        Begun::Replay(answer) => return Ok(answer),
-        Begun::Run(pending) => pending,
-    };
-    let result = book_slot(&state, &user, &req, pending.conn()).await;
-    pending.finish(result).await
+    idempotency::run(&state, user.id, &key, true, &fingerprint, async |conn| {
+        book_slot(&state, &user, &req, conn).await
+    })
+    .await
 }
 
 /// The booking's reads and writes, all on `conn`: the booking's transaction.
@@ -562,7 +567,9 @@ async fn book_slot(
 }
 
 /// Cancels an upcoming appointment, freeing its slot. Cancelling a cancelled one answers it
-/// unchanged; a completed or started one is 409 `invalid_state`.
+/// unchanged; a completed or started one is 409 `invalid_state`. With an `Idempotency-Key`, a
+/// retry with the same key and body replays the first answer: the cancellation and the key's
+/// outcome are written in one transaction.
 #[utoipa::path(post, path = "/api/appointments/{id}/cancel", tag = "appointments",
     security(("bearer" = [])),
     params(
@@ -572,9 +579,11 @@ async fn book_slot(
     request_body(content = Option<Cancel>, description = "optional"),
     responses(
         (status = 200, description = "cancelled", body = Appointment),
+        (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "missing or invalid bearer token", body = ErrorBody),
         (status = 404, description = "no such appointment of this user", body = ErrorBody),
         (status = 409, description = "`invalid_state`", body = ErrorBody),
+        (status = 422, description = "`idempotency_key_reused`", body = ErrorBody),
     ))]
 async fn cancel(
     State(state): State<AppState>,
@@ -590,40 +599,45 @@ async fn cancel(
             .map_err(|e| AppError::bad_request(format!("invalid json body: {e}")))?
     };
     let path = format!("/api/appointments/{id}/cancel");
-    once(
-        &state,
-        user.id,
-        &key,
-        false,
-        &("POST", &path, &req),
-        || async {
-            let now_text = ts(now());
-            let done = sqlx::query(&format!(
-                "UPDATE appointments SET status = 'cancelled', updated_at = ? \
-             WHERE id = ? AND user_id = ? AND status IN {ACTIVE} AND starts_at > ?"
-            ))
-            .bind(&now_text)
-            .bind(id.to_string())
-            .bind(user.id.to_string())
-            .bind(&now_text)
-            .execute(&state.db)
-            .await?;
-            let appointment = load_own(&state, &user, id).await?;
-            if done.rows_affected() == 1 || appointment.status == AppointmentStatus::Cancelled {
-                Ok((StatusCode::OK, appointment))
-            } else {
-                Err(AppError::conflict(
-                    "invalid_state",
-                    "only an upcoming appointment can be cancelled",
-                ))
-            }
-        },
-    )
+    let fingerprint = ("POST", path.as_str(), &req);
+    idempotency::run(&state, user.id, &key, false, &fingerprint, async |conn| {
+        cancel_own(&user, id, conn).await
+    })
     .await
 }
 
+/// The cancellation's reads and writes, all on `conn`: the cancellation's transaction.
+async fn cancel_own(
+    user: &AuthUser,
+    id: Uuid,
+    conn: &mut SqliteConnection,
+) -> AppResult<(StatusCode, Appointment)> {
+    let now_text = ts(now());
+    let done = sqlx::query(&format!(
+        "UPDATE appointments SET status = 'cancelled', updated_at = ? \
+         WHERE id = ? AND user_id = ? AND status IN {ACTIVE} AND starts_at > ?"
+    ))
+    .bind(&now_text)
+    .bind(id.to_string())
+    .bind(user.id.to_string())
+    .bind(&now_text)
+    .execute(&mut *conn)
+    .await?;
+    let appointment = load_own(&mut *conn, user, id).await?;
+    if done.rows_affected() == 1 || appointment.status == AppointmentStatus::Cancelled {
+        Ok((StatusCode::OK, appointment))
+    } else {
+        Err(AppError::conflict(
+            "invalid_state",
+            "only an upcoming appointment can be cancelled",
+        ))
+    }
+}
+
 /// Moves an upcoming appointment to another slot of the same department, in one statement:
-/// either it holds the new slot or nothing changed (409 `slot_taken` with alternatives).
+/// either it holds the new slot or nothing changed (409 `slot_taken` with alternatives). With
+/// an `Idempotency-Key`, a retry with the same key and body replays the first answer: the move
+/// and the key's outcome are written in one transaction.
 #[utoipa::path(post, path = "/api/appointments/{id}/reschedule", tag = "appointments",
     security(("bearer" = [])),
     params(
@@ -636,7 +650,7 @@ async fn cancel(
         (status = 401, description = "missing or invalid bearer token", body = ErrorBody),
         (status = 404, description = "no such appointment of this user, or unknown slot", body = ErrorBody),
         (status = 409, description = "`slot_taken` with `details.alternatives`, or `invalid_state`", body = ErrorBody),
-        (status = 422, description = "`slot_in_past`, or a slot of another department", body = ErrorBody),
+        (status = 422, description = "`slot_in_past`, a slot of another department, or `idempotency_key_reused`", body = ErrorBody),
     ))]
 async fn reschedule(
     State(state): State<AppState>,
@@ -646,72 +660,75 @@ async fn reschedule(
     Json(req): Json<Reschedule>,
 ) -> AppResult<Response> {
     let path = format!("/api/appointments/{id}/reschedule");
-    once(
-        &state,
-        user.id,
-        &key,
-        false,
-        &("POST", &path, &req),
-        || async {
-            let current = load_own(&state, &user, id).await?;
-            if !matches!(
-                current.status,
-                AppointmentStatus::Confirmed | AppointmentStatus::PendingPayment
-            ) {
-                return Err(AppError::conflict(
-                    "invalid_state",
-                    "only an upcoming appointment can be rescheduled",
-                ));
-            }
-            if current.slot_id == req.slot_id {
-                return Ok((StatusCode::OK, current));
-            }
-            let slot = load_slot(&state.db, req.slot_id).await?;
-            let now_text = ts(now());
-            if slot.starts_at <= now_text {
-                return Err(slot_in_past());
-            }
-            let same_department = state
-                .reference
-                .get()
-                .doctors
-                .get(&uuid(&slot.doctor_id))
-                .is_some_and(|d| d.department_id == current.department_id);
-            if !same_department {
-                return Err(AppError::validation(
-                    "the new slot must be in the appointment's department",
-                )
-                .with_details(serde_json::json!({"field": "slot_id"})));
-            }
-            let moved = sqlx::query(&format!(
-                "UPDATE appointments SET slot_id = ?, doctor_id = ?, starts_at = ?, ends_at = ?, \
-             updated_at = ? WHERE id = ? AND user_id = ? AND status IN {ACTIVE}"
-            ))
-            .bind(&slot.id)
-            .bind(&slot.doctor_id)
-            .bind(&slot.starts_at)
-            .bind(&slot.ends_at)
-            .bind(&now_text)
-            .bind(id.to_string())
-            .bind(user.id.to_string())
-            .execute(&state.db)
-            .await;
-            match moved {
-                Ok(done) if done.rows_affected() == 1 => {
-                    Ok((StatusCode::OK, load_own(&state, &user, id).await?))
-                }
-                Ok(_) => Err(AppError::conflict(
-                    "invalid_state",
-                    "the appointment changed meanwhile; reload it",
-                )),
-                Err(err) if crate::db::is_unique_violation(&err) => {
-                    Err(slot_taken(&mut *state.db.acquire().await?, &slot).await)
-                }
-                Err(err) => Err(err.into()),
-            }
-        },
-    )
+    let fingerprint = ("POST", path.as_str(), &req);
+    idempotency::run(&state, user.id, &key, false, &fingerprint, async |conn| {
+        move_own(&state, &user, id, &req, conn).await
+    })
     .await
+}
+
+/// The rescheduling's reads and writes, all on `conn`: the rescheduling's transaction.
+async fn move_own(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    req: &Reschedule,
+    conn: &mut SqliteConnection,
+) -> AppResult<(StatusCode, Appointment)> {
+    let current = load_own(&mut *conn, user, id).await?;
+    if !matches!(
+        current.status,
+        AppointmentStatus::Confirmed | AppointmentStatus::PendingPayment
+    ) {
+        return Err(AppError::conflict(
+            "invalid_state",
+            "only an upcoming appointment can be rescheduled",
+        ));
+    }
+    if current.slot_id == req.slot_id {
+        return Ok((StatusCode::OK, current));
+    }
+    let slot = load_slot(&mut *conn, req.slot_id).await?;
+    let now_text = ts(now());
+    if slot.starts_at <= now_text {
+        return Err(slot_in_past());
+    }
+    let same_department = state
+        .reference
+        .get()
+        .doctors
+        .get(&uuid(&slot.doctor_id))
+        .is_some_and(|d| d.department_id == current.department_id);
+    if !same_department {
+        return Err(
+            AppError::validation("the new slot must be in the appointment's department")
+                .with_details(serde_json::json!({"field": "slot_id"})),
+        );
+    }
+    let moved = sqlx::query(&format!(
+        "UPDATE appointments SET slot_id = ?, doctor_id = ?, starts_at = ?, ends_at = ?, \
+         updated_at = ? WHERE id = ? AND user_id = ? AND status IN {ACTIVE}"
+    ))
+    .bind(&slot.id)
+    .bind(&slot.doctor_id)
+    .bind(&slot.starts_at)
+    .bind(&slot.ends_at)
+    .bind(&now_text)
+    .bind(id.to_string())
+    .bind(user.id.to_string())
+    .execute(&mut *conn)
+    .await;
+    match moved {
+        Ok(done) if done.rows_affected() == 1 => {
+            Ok((StatusCode::OK, load_own(&mut *conn, user, id).await?))
+        }
+        Ok(_) => Err(AppError::conflict(
+            "invalid_state",
+            "the appointment changed meanwhile; reload it",
+        )),
+        Err(err) if crate::db::is_unique_violation(&err) => Err(slot_taken(conn, &slot).await),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The signed-in doctor's appointments with patient names (doctor role).
@@ -759,44 +776,11 @@ async fn doctor_appointments(
 
 #[cfg(test)]
 mod tests {
-    use axum::body::Body;
-    use axum::http::Request;
-    use serde_json::{json, Value};
-    use tower::ServiceExt;
+    use serde_json::json;
 
     use super::*;
-    use crate::idempotency::CRASH_BEFORE_OUTCOME;
+    use crate::idempotency::crash_tests::{count, crash_and_retry, login, post};
     use crate::seed::{DEMO_PATIENT_EMAIL, DEMO_PATIENT_PASSWORD};
-
-    fn post(path: &str, token: Option<&str>, key: Option<&str>, body: &Value) -> Request<Body> {
-        let mut req = Request::post(path).header("content-type", "application/json");
-        if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        if let Some(key) = key {
-            req = req.header("idempotency-key", key);
-        }
-        req.body(Body::from(body.to_string())).unwrap()
-    }
-
-    async fn answer(res: Response) -> (StatusCode, Value) {
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn count(state: &AppState, sql: &str, bind: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .bind(bind)
-            .fetch_one(&state.db)
-            .await
-            .unwrap()
-    }
 
     /// The process dies after the appointment is written and before the key's outcome is: the
     /// retry with the same key, once a dead claim would be taken over, books the slot (201), and
@@ -805,14 +789,7 @@ mod tests {
     async fn a_booking_that_crashed_before_its_outcome_books_once_on_retry() {
         let state = crate::test_state().await;
         let app = crate::app(state.clone());
-        let credentials = json!({"email": DEMO_PATIENT_EMAIL, "password": DEMO_PATIENT_PASSWORD});
-        let login = app
-            .clone()
-            .oneshot(post("/api/auth/login", None, None, &credentials))
-            .await
-            .unwrap();
-        let (_, login) = answer(login).await;
-        let token = login["access_token"].as_str().unwrap().to_string();
+        let token = login(&app, DEMO_PATIENT_EMAIL, DEMO_PATIENT_PASSWORD).await;
         let slot: String = sqlx::query_scalar(
             "SELECT id FROM slots s WHERE starts_at > ? AND NOT EXISTS \
              (SELECT 1 FROM appointments a WHERE a.slot_id = s.id) ORDER BY starts_at LIMIT 1",
@@ -824,19 +801,7 @@ mod tests {
         let booking = json!({"slot_id": slot});
         let book = || post("/api/appointments", Some(&token), Some("crash-1"), &booking);
 
-        let crashed = tokio::spawn(CRASH_BEFORE_OUTCOME.scope((), app.clone().oneshot(book())));
-        assert!(crashed.await.unwrap_err().is_panic());
-        // The retry comes after a claim left without an outcome is taken over.
-        sqlx::query("UPDATE idempotency_keys SET created_at = ?")
-            .bind(ts(now() - time::Duration::minutes(2)))
-            .execute(&state.db)
-            .await
-            .unwrap();
-
-        let (status, first) = answer(app.clone().oneshot(book()).await.unwrap()).await;
-        assert_eq!(status, StatusCode::CREATED, "{first}");
-        let (status, again) = answer(app.clone().oneshot(book()).await.unwrap()).await;
-        assert_eq!((status, &again), (StatusCode::CREATED, &first));
+        crash_and_retry(&app, &state, book).await;
         let on_slot = "SELECT COUNT(*) FROM appointments WHERE slot_id = ?";
         assert_eq!(count(&state, on_slot, &slot).await, 1);
         let stored = "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = ? AND status = 201";

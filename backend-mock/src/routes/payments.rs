@@ -15,12 +15,13 @@ use lifeline_types::payments::{
 };
 use lifeline_types::ErrorBody;
 use rand::RngCore;
+use sqlx::SqliteConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::idempotency::{once, IdempotencyKey};
+use crate::idempotency::{self, IdempotencyKey};
 use crate::routes::provider;
 use crate::{AppError, AppResult, AppState};
 
@@ -51,7 +52,8 @@ async fn status(State(state): State<AppState>) -> Json<PaymentsStatus> {
 
 /// Starts (or resumes) the payment of the caller's appointment awaiting payment. The amount is
 /// the appointment's fee. An appointment has one payment: asking again returns the same
-/// reference (200) until it is paid, then 409 `already_paid`.
+/// reference (200) until it is paid, then 409 `already_paid`. The same Idempotency-Key replays
+/// the first answer; the payment and the key's outcome are written in one transaction.
 #[utoipa::path(
     post,
     path = "/api/payments/initialize",
@@ -76,22 +78,24 @@ async fn initialize(
     Json(req): Json<InitializePaymentRequest>,
 ) -> AppResult<Response> {
     let fingerprint = ("POST", "/api/payments/initialize", &req);
-    once(&state, user.id, &key, true, &fingerprint, || {
-        initialize_payment(&state, &user, req.appointment_id)
+    idempotency::run(&state, user.id, &key, true, &fingerprint, async |conn| {
+        initialize_payment(&state, &user, req.appointment_id, conn).await
     })
     .await
 }
 
+/// The initialization's reads and writes, all on `conn`: the initialization's transaction.
 async fn initialize_payment(
     state: &AppState,
     user: &AuthUser,
     appointment_id: Uuid,
+    conn: &mut SqliteConnection,
 ) -> AppResult<(StatusCode, InitializePaymentResponse)> {
     let appointment: Option<(String, String, i64, String)> = sqlx::query_as(
         "SELECT user_id, status, fee_minor, currency FROM appointments WHERE id = ?",
     )
     .bind(appointment_id.to_string())
-    .fetch_optional(&state.db)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some((owner, status, fee, currency)) = appointment else {
         return Err(AppError::not_found("appointment"));
@@ -105,16 +109,16 @@ async fn initialize_payment(
          JOIN provider_transactions t ON t.reference = p.reference WHERE p.appointment_id = ?",
     )
     .bind(appointment_id.to_string())
-    .fetch_optional(&state.db)
+    .fetch_optional(&mut *conn)
     .await?;
     if let Some((reference, access_code)) = existing {
         // The provider may already hold a success the API has not heard of yet.
         let paid = matches!(
-            provider::transaction(&state.db, &reference).await?,
+            provider::transaction(&mut *conn, &reference).await?,
             Some(tx) if tx.status == PaymentStatus::Success
         );
         if paid {
-            settle(state, &reference).await?;
+            settle_on(conn, &reference).await?;
             return Err(
                 AppError::conflict("already_paid", "this appointment is already paid")
                     .with_details(serde_json::json!({ "reference": reference })),
@@ -137,7 +141,7 @@ async fn initialize_payment(
     let reference = format!("LL-{}", Uuid::new_v4().simple());
     let access_code = random_hex(12);
     provider::open_transaction(
-        &state.db,
+        &mut *conn,
         &reference,
         &access_code,
         fee,
@@ -155,16 +159,17 @@ async fn initialize_payment(
     .bind(fee)
     .bind(&currency)
     .bind(crate::db::ts(crate::db::now()))
-    .execute(&state.db)
+    .execute(&mut *conn)
     .await;
     match inserted {
         Ok(_) => {}
-        // A concurrent initialize of the same appointment won: drop this provider transaction
-        // (never shown to anyone) and answer with the winner's payment.
+        // The appointment has a payment after all (the unique key decides, though this
+        // transaction's write lock already keeps a concurrent initialize out): drop this
+        // provider transaction (never shown to anyone) and answer with that payment.
         Err(err) if crate::db::is_unique_violation(&err) => {
             sqlx::query("DELETE FROM provider_transactions WHERE reference = ?")
                 .bind(&reference)
-                .execute(&state.db)
+                .execute(&mut *conn)
                 .await?;
             let (reference, access_code): (String, String) = sqlx::query_as(
                 "SELECT p.reference, t.access_code FROM payments p \
@@ -172,7 +177,7 @@ async fn initialize_payment(
                  WHERE p.appointment_id = ?",
             )
             .bind(appointment_id.to_string())
-            .fetch_one(&state.db)
+            .fetch_one(&mut *conn)
             .await?;
             return Ok((
                 StatusCode::OK,
@@ -382,13 +387,18 @@ async fn webhook(
 /// # Errors
 /// Database failures; the payment is then settled by a later call (the reconciler's).
 pub async fn settle(state: &AppState, reference: &str) -> AppResult<bool> {
+    settle_on(&mut *state.db.acquire().await?, reference).await
+}
+
+/// [`settle`] on `conn`: a connection of the pool, or a transaction's.
+async fn settle_on(conn: &mut SqliteConnection, reference: &str) -> AppResult<bool> {
     let row: Option<(String, Option<String>)> = sqlx::query_as(
         "SELECT p.appointment_id, t.paid_at FROM payments p \
          JOIN provider_transactions t ON t.reference = p.reference \
          WHERE p.reference = ? AND t.status = 'success'",
     )
     .bind(reference)
-    .fetch_optional(&state.db)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some((appointment_id, paid_at)) = row else {
         return Ok(false);
@@ -400,10 +410,10 @@ pub async fn settle(state: &AppState, reference: &str) -> AppResult<bool> {
     )
     .bind(paid_at.as_deref().unwrap_or(&now))
     .bind(reference)
-    .execute(&state.db)
+    .execute(&mut *conn)
     .await?;
     let confirmed =
-        crate::routes::appointments::confirm_paid(&state.db, crate::db::uuid(&appointment_id))
+        crate::routes::appointments::confirm_paid(&mut *conn, crate::db::uuid(&appointment_id))
             .await?;
     if confirmed {
         sqlx::query(
@@ -412,7 +422,7 @@ pub async fn settle(state: &AppState, reference: &str) -> AppResult<bool> {
         )
         .bind(&now)
         .bind(reference)
-        .execute(&state.db)
+        .execute(&mut *conn)
         .await?;
         tracing::info!(
             reference,

@@ -7,7 +7,7 @@ use axum::Json;
 use lifeline_types::pharmacies::{NominatedPharmacy, Pharmacy};
 use lifeline_types::ErrorBody;
 use serde::Deserialize;
-use sqlx::SqlitePool;
+use sqlx::SqliteExecutor;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -140,7 +140,7 @@ async fn search(
 ///
 /// # Errors
 /// 404 when unknown; database failures.
-pub async fn load(db: &SqlitePool, id: Uuid) -> AppResult<Pharmacy> {
+pub async fn load<'c>(db: impl SqliteExecutor<'c>, id: Uuid) -> AppResult<Pharmacy> {
     let row: Option<PharmacyRow> = sqlx::query_as(&format!(
         "SELECT {PHARMACY_COLUMNS} FROM pharmacies WHERE id = ?"
     ))
@@ -155,7 +155,7 @@ pub async fn load(db: &SqlitePool, id: Uuid) -> AppResult<Pharmacy> {
 ///
 /// # Errors
 /// Database failures.
-pub async fn nominated_id(db: &SqlitePool, user: Uuid) -> AppResult<Option<Uuid>> {
+pub async fn nominated_id<'c>(db: impl SqliteExecutor<'c>, user: Uuid) -> AppResult<Option<Uuid>> {
     let id: Option<String> =
         sqlx::query_scalar("SELECT pharmacy_id FROM pharmacy_nominations WHERE user_id = ?")
             .bind(user.to_string())

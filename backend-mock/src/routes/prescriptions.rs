@@ -10,13 +10,13 @@ use lifeline_types::prescriptions::{
     CreatePrescriptionRequest, Medicine, OrderPrescriptionRequest, Prescription, PrescriptionOrder,
 };
 use lifeline_types::ErrorBody;
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, Role};
-use crate::idempotency::{once, IdempotencyKey};
+use crate::idempotency::{self, IdempotencyKey};
 use crate::{AppError, AppResult, AppState};
 
 /// Most medicines on one prescription.
@@ -49,14 +49,14 @@ fn order_from(row: OrderRow) -> PrescriptionOrder {
     }
 }
 
-async fn with_order(db: &SqlitePool, row: PrescriptionRow) -> AppResult<Prescription> {
+async fn with_order(conn: &mut SqliteConnection, row: PrescriptionRow) -> AppResult<Prescription> {
     let (id, patient_id, doctor_id, medicines, notes, issued_at) = row;
     let order: Option<OrderRow> = sqlx::query_as(
         "SELECT id, prescription_id, pharmacy_id, status, created_at FROM prescription_orders \
          WHERE prescription_id = ?",
     )
     .bind(&id)
-    .fetch_optional(db)
+    .fetch_optional(conn)
     .await?;
     let medicines: Vec<Medicine> = serde_json::from_str(&medicines).map_err(AppError::internal)?;
     let order = order.map(order_from);
@@ -73,17 +73,21 @@ async fn with_order(db: &SqlitePool, row: PrescriptionRow) -> AppResult<Prescrip
 }
 
 /// A prescription the caller may see: their own, or one they issued. Anything else is 404.
-async fn visible(db: &SqlitePool, user: &AuthUser, id: Uuid) -> AppResult<Prescription> {
+async fn visible(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    id: Uuid,
+) -> AppResult<Prescription> {
     let row: Option<PrescriptionRow> = sqlx::query_as(&format!(
         "{SELECT_PRESCRIPTION} WHERE id = ? AND (patient_id = ? OR doctor_id = ?)"
     ))
     .bind(id.to_string())
     .bind(user.id.to_string())
     .bind(user.id.to_string())
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await?;
     let row = row.ok_or_else(|| AppError::not_found("prescription"))?;
-    with_order(db, row).await
+    with_order(conn, row).await
 }
 
 /// The caller's prescriptions (for a doctor, also those they issued), newest first.
@@ -98,16 +102,17 @@ async fn visible(db: &SqlitePool, user: &AuthUser, id: Uuid) -> AppResult<Prescr
     )
 )]
 async fn list(State(state): State<AppState>, user: AuthUser) -> AppResult<Json<Vec<Prescription>>> {
+    let mut conn = state.db.acquire().await?;
     let rows: Vec<PrescriptionRow> = sqlx::query_as(&format!(
         "{SELECT_PRESCRIPTION} WHERE patient_id = ? OR doctor_id = ? ORDER BY issued_at DESC, id"
     ))
     .bind(user.id.to_string())
     .bind(user.id.to_string())
-    .fetch_all(&state.db)
+    .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        out.push(with_order(&state.db, row).await?);
+        out.push(with_order(&mut conn, row).await?);
     }
     Ok(Json(out))
 }
@@ -130,12 +135,15 @@ async fn get_one(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<Prescription>> {
-    Ok(Json(visible(&state.db, &user, id).await?))
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(visible(&mut conn, &user, id).await?))
 }
 
 /// Orders the caller's prescription from a pharmacy (the nominated one unless the body names
 /// another). The same Idempotency-Key replays the first answer; ordering an already ordered
-/// prescription with another key is 409 `already_ordered`.
+/// prescription with another key is 409 `already_ordered`. The order and the key's outcome are
+/// written in one transaction: an order whose answer was lost to a crash left nothing behind,
+/// so its retry orders (once) instead of answering 409 `already_ordered`.
 #[utoipa::path(
     post,
     path = "/api/prescriptions/{id}/order",
@@ -152,7 +160,7 @@ async fn get_one(
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such prescription of the caller, or unknown pharmacy", body = ErrorBody),
         (status = 409, description = "`already_ordered`", body = ErrorBody),
-        (status = 422, description = "`no_pharmacy`: none named and none nominated", body = ErrorBody)
+        (status = 422, description = "`no_pharmacy`: none named and none nominated; or `idempotency_key_reused`", body = ErrorBody)
     )
 )]
 async fn order(
@@ -165,30 +173,31 @@ async fn order(
     let req = body.map(|Json(b)| b).unwrap_or_default();
     let path = format!("/api/prescriptions/{id}/order");
     let fingerprint = ("POST", path.as_str(), &req);
-    once(&state, user.id, &key, true, &fingerprint, || {
-        place_order(&state, &user, id, req.pharmacy_id)
+    idempotency::run(&state, user.id, &key, true, &fingerprint, async |conn| {
+        place_order(&user, id, req.pharmacy_id, conn).await
     })
     .await
 }
 
+/// The order's reads and writes, all on `conn`: the order's transaction.
 async fn place_order(
-    state: &AppState,
     user: &AuthUser,
     id: Uuid,
     pharmacy: Option<Uuid>,
+    conn: &mut SqliteConnection,
 ) -> AppResult<(StatusCode, Prescription)> {
     // Only the patient orders their prescription; for anyone else it does not exist.
     let owner: Option<String> =
         sqlx::query_scalar("SELECT patient_id FROM prescriptions WHERE id = ?")
             .bind(id.to_string())
-            .fetch_optional(&state.db)
+            .fetch_optional(&mut *conn)
             .await?;
     if owner.as_deref() != Some(user.id.to_string().as_str()) {
         return Err(AppError::not_found("prescription"));
     }
     let pharmacy_id = match pharmacy {
         Some(p) => p,
-        None => crate::routes::pharmacies::nominated_id(&state.db, user.id)
+        None => crate::routes::pharmacies::nominated_id(&mut *conn, user.id)
             .await?
             .ok_or_else(|| {
                 AppError::new(
@@ -198,7 +207,7 @@ async fn place_order(
                 )
             })?,
     };
-    crate::routes::pharmacies::load(&state.db, pharmacy_id).await?;
+    crate::routes::pharmacies::load(&mut *conn, pharmacy_id).await?;
     let order_id = Uuid::new_v4();
     let inserted = sqlx::query(
         "INSERT INTO prescription_orders (id, prescription_id, user_id, pharmacy_id, status, \
@@ -209,7 +218,7 @@ async fn place_order(
     .bind(user.id.to_string())
     .bind(pharmacy_id.to_string())
     .bind(crate::db::ts(crate::db::now()))
-    .execute(&state.db)
+    .execute(&mut *conn)
     .await;
     match inserted {
         Ok(_) => {}
@@ -217,7 +226,7 @@ async fn place_order(
             let existing: Option<String> =
                 sqlx::query_scalar("SELECT id FROM prescription_orders WHERE prescription_id = ?")
                     .bind(id.to_string())
-                    .fetch_optional(&state.db)
+                    .fetch_optional(&mut *conn)
                     .await?;
             return Err(AppError::conflict(
                 "already_ordered",
@@ -228,7 +237,7 @@ async fn place_order(
         Err(err) => return Err(err.into()),
     }
     tracing::info!(prescription = %id, order = %order_id, "prescription ordered");
-    Ok((StatusCode::CREATED, visible(&state.db, user, id).await?))
+    Ok((StatusCode::CREATED, visible(conn, user, id).await?))
 }
 
 /// Checks a new prescription: at least one and at most 20 medicines, every field filled and
@@ -273,20 +282,22 @@ fn validate(req: &CreatePrescriptionRequest) -> AppResult<()> {
     Ok(())
 }
 
-/// Doctor role: issues a prescription to a patient.
+/// Doctor role: issues a prescription to a patient. With an Idempotency-Key, a retry with the
+/// same key and body replays the first answer; the prescription and the key's outcome are
+/// written in one transaction, so a retry after an answer lost to a crash issues it once.
 #[utoipa::path(
     post,
     path = "/api/prescriptions",
     tag = "prescriptions",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Optional")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Optional; the same key and body replay the first answer")),
     request_body = CreatePrescriptionRequest,
     responses(
         (status = 201, description = "Issued", body = Prescription),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not a doctor", body = ErrorBody),
         (status = 404, description = "Unknown patient", body = ErrorBody),
-        (status = 422, description = "Invalid medicines", body = ErrorBody)
+        (status = 422, description = "Invalid medicines, or `idempotency_key_reused`", body = ErrorBody)
     )
 )]
 async fn create(
@@ -298,21 +309,22 @@ async fn create(
     user.require(Role::Doctor)?;
     validate(&req)?;
     let fingerprint = ("POST", "/api/prescriptions", &req);
-    once(&state, user.id, &key, false, &fingerprint, || {
-        issue(&state, &user, &req)
+    idempotency::run(&state, user.id, &key, false, &fingerprint, async |conn| {
+        issue(&user, &req, conn).await
     })
     .await
 }
 
+/// The issue's reads and writes, all on `conn`: the issue's transaction.
 async fn issue(
-    state: &AppState,
     user: &AuthUser,
     req: &CreatePrescriptionRequest,
+    conn: &mut SqliteConnection,
 ) -> AppResult<(StatusCode, Prescription)> {
     let patient: Option<String> =
         sqlx::query_scalar("SELECT id FROM users WHERE id = ? AND role = 'patient'")
             .bind(req.patient_id.to_string())
-            .fetch_optional(&state.db)
+            .fetch_optional(&mut *conn)
             .await?;
     if patient.is_none() {
         return Err(AppError::not_found("patient"));
@@ -343,8 +355,74 @@ async fn issue(
             .filter(|n| !n.is_empty()),
     )
     .bind(crate::db::ts(crate::db::now()))
-    .execute(&state.db)
+    .execute(&mut *conn)
     .await?;
     tracing::info!(prescription = %id, "prescription issued");
-    Ok((StatusCode::CREATED, visible(&state.db, user, id).await?))
+    Ok((StatusCode::CREATED, visible(conn, user, id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::idempotency::crash_tests::{count, crash_and_retry, login, post};
+    use crate::seed::{
+        DEMO_DOCTOR_EMAIL, DEMO_DOCTOR_PASSWORD, DEMO_PATIENT_EMAIL, DEMO_PATIENT_PASSWORD,
+    };
+
+    /// The process dies after the order is written and before the key's outcome is: the
+    /// patient's retry with the same key gets its order (201), not 409 `already_ordered`, and
+    /// the prescription is ordered once.
+    #[tokio::test]
+    async fn an_order_that_crashed_before_its_outcome_is_answered_201_on_retry() {
+        let state = crate::test_state().await;
+        let app = crate::app(state.clone());
+        let token = login(&app, DEMO_PATIENT_EMAIL, DEMO_PATIENT_PASSWORD).await;
+        let (prescription, pharmacy): (String, String) = sqlx::query_as(
+            "SELECT p.id, (SELECT id FROM pharmacies ORDER BY id LIMIT 1) FROM prescriptions p \
+             JOIN users u ON u.id = p.patient_id WHERE u.email = ? AND NOT EXISTS \
+             (SELECT 1 FROM prescription_orders o WHERE o.prescription_id = p.id) LIMIT 1",
+        )
+        .bind(DEMO_PATIENT_EMAIL)
+        .fetch_one(&state.db)
+        .await
+        .unwrap();
+        let path = format!("/api/prescriptions/{prescription}/order");
+        let body = json!({"pharmacy_id": pharmacy});
+        let order = || post(&path, Some(&token), Some("crash-order"), &body);
+
+        let ordered = crash_and_retry(&app, &state, order).await;
+        assert_eq!(ordered["status"], "ordered");
+        let orders = "SELECT COUNT(*) FROM prescription_orders WHERE prescription_id = ?";
+        assert_eq!(count(&state, orders, &prescription).await, 1);
+    }
+
+    /// The process dies after the prescription is written and before the key's outcome is: the
+    /// doctor's retry with the same key gets a prescription (201), and exactly one was issued.
+    #[tokio::test]
+    async fn an_issue_that_crashed_before_its_outcome_issues_once_on_retry() {
+        let state = crate::test_state().await;
+        let app = crate::app(state.clone());
+        let token = login(&app, DEMO_DOCTOR_EMAIL, DEMO_DOCTOR_PASSWORD).await;
+        let patient: String = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+            .bind(DEMO_PATIENT_EMAIL)
+            .fetch_one(&state.db)
+            .await
+            .unwrap();
+        let issued = "SELECT COUNT(*) FROM prescriptions WHERE patient_id = ?";
+        let before = count(&state, issued, &patient).await;
+        let body = json!({
+            "patient_id": patient,
+            "medicines": [{
+                "name": "Amoxicillin 500 mg capsules",
+                "dosage": "1 capsule",
+                "duration": "7 days",
+                "instructions": "Three times a day"
+            }]
+        });
+        let issue = || post("/api/prescriptions", Some(&token), Some("crash-rx"), &body);
+
+        crash_and_retry(&app, &state, issue).await;
+        assert_eq!(count(&state, issued, &patient).await, before + 1);
+    }
 }

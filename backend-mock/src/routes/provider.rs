@@ -23,7 +23,7 @@ use lifeline_types::payments::{
 };
 use lifeline_types::ErrorBody;
 use sha2::Sha512;
-use sqlx::SqlitePool;
+use sqlx::{SqliteExecutor, SqlitePool};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -60,8 +60,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 ///
 /// # Errors
 /// Database failures, including a duplicate reference or access code.
-pub async fn open_transaction(
-    db: &SqlitePool,
+pub async fn open_transaction<'c>(
+    db: impl SqliteExecutor<'c>,
     reference: &str,
     access_code: &str,
     amount_minor: i64,
@@ -88,8 +88,8 @@ pub async fn open_transaction(
 ///
 /// # Errors
 /// Database failures.
-pub async fn transaction(
-    db: &SqlitePool,
+pub async fn transaction<'c>(
+    db: impl SqliteExecutor<'c>,
     reference: &str,
 ) -> AppResult<Option<ProviderTransaction>> {
     let row: Option<(String, i64, String, String, Option<String>)> = sqlx::query_as(

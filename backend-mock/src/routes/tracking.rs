@@ -16,6 +16,7 @@ use lifeline_types::tracking::{
 };
 use lifeline_types::ErrorBody;
 use serde::Deserialize;
+use sqlx::SqliteConnection;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
@@ -23,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
-use crate::idempotency::{once, IdempotencyKey};
+use crate::idempotency::{self, IdempotencyKey};
 use crate::{AppError, AppResult, AppState};
 
 /// Most items one upload may carry.
@@ -277,7 +278,8 @@ fn check_batch(kind: TrackingKind, items: &[TrackingItemInput]) -> AppResult<Vec
 }
 
 /// Upserts a batch: each item applies only when newer than the server's copy (ties keep the
-/// server's). The whole batch is validated first and applied in one transaction.
+/// server's). The whole batch is validated first, then applied in one transaction together
+/// with the key's outcome; the same Idempotency-Key replays the first answer.
 #[utoipa::path(
     post,
     path = "/api/health-tracking/{kind}",
@@ -308,24 +310,21 @@ async fn upload(
     let items = check_batch(kind, &batch.items)?;
     let path = format!("/api/health-tracking/{}", kind.as_str());
     let fingerprint = ("POST", path.as_str(), &batch);
-    once(&state, user.id, &key, true, &fingerprint, || {
-        apply(&state, &user, kind, items)
+    idempotency::run(&state, user.id, &key, true, &fingerprint, async |conn| {
+        apply(&user, kind, items, conn).await
     })
     .await
 }
 
+/// Applies a checked batch on `conn`: the upload's transaction (`BEGIN IMMEDIATE`, so it holds
+/// the write lock from its start and no read here has to upgrade to a write).
 async fn apply(
-    state: &AppState,
     user: &AuthUser,
     kind: TrackingKind,
     items: Vec<CheckedItem>,
+    conn: &mut SqliteConnection,
 ) -> AppResult<(StatusCode, TrackingSyncResult)> {
     let user_id = user.id.to_string();
-    let mut tx = state.db.begin().await?;
-    // Take the write lock first: a read-then-write transaction could fail to upgrade.
-    sqlx::query("UPDATE sync_counter SET value = value WHERE name = 'tracking'")
-        .execute(&mut *tx)
-        .await?;
     let mut results = Vec::with_capacity(items.len());
     for item in items {
         let existing: Option<i64> = sqlx::query_scalar(
@@ -334,14 +333,14 @@ async fn apply(
         .bind(&user_id)
         .bind(kind.as_str())
         .bind(&item.id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         let applied = existing.is_none_or(|server_ms| item.updated_at_ms > server_ms);
         if applied {
             let cursor: i64 = sqlx::query_scalar(
                 "UPDATE sync_counter SET value = value + 1 WHERE name = 'tracking' RETURNING value",
             )
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *conn)
             .await?;
             sqlx::query(
                 "INSERT INTO tracking_items (user_id, kind, id, updated_at, updated_at_ms, deleted, \
@@ -358,7 +357,7 @@ async fn apply(
             .bind(item.deleted)
             .bind(&item.data)
             .bind(cursor)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
         let row: ItemRow = sqlx::query_as(
@@ -368,7 +367,7 @@ async fn apply(
         .bind(&user_id)
         .bind(kind.as_str())
         .bind(&item.id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
         let item = item_from(row);
         results.push(TrackingItemResult {
@@ -382,8 +381,7 @@ async fn apply(
     )
     .bind(&user_id)
     .bind(kind.as_str())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok((StatusCode::OK, TrackingSyncResult { results, cursor }))
 }
