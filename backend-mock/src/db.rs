@@ -60,3 +60,59 @@ pub fn parse_ts(text: &str) -> Option<time::OffsetDateTime> {
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
+
+/// Whether an error means the database was too busy to serve the request in time: SQLite's
+/// write lock not obtained within the busy timeout (`SQLITE_BUSY` and its extended codes), or
+/// no pooled connection free within the pool's timeout. Worth retrying shortly, unlike other
+/// database errors.
+pub fn is_busy(err: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    match err {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_BUSY),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_lock_not_obtained_in_time_is_busy_and_other_errors_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.db");
+        let pool = connect(path.to_str().unwrap()).await.unwrap();
+        let mut holder = pool.acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .busy_timeout(std::time::Duration::from_millis(50));
+        let mut other = SqliteConnection::connect_with(&opts).await.unwrap();
+        let err = sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .unwrap_err();
+        assert!(is_busy(&err), "{err:?}");
+        let answer = crate::AppError::from(err);
+        assert_eq!(answer.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!((answer.code, answer.retry_after), ("busy", Some(1)));
+
+        let err = sqlx::query("SELECT * FROM no_such_table")
+            .execute(&mut other)
+            .await
+            .unwrap_err();
+        assert!(!is_busy(&err), "{err:?}");
+        assert_eq!(crate::AppError::from(err).status.as_u16(), 500);
+        assert!(is_busy(&sqlx::Error::PoolTimedOut));
+    }
+}

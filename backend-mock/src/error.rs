@@ -100,8 +100,19 @@ impl std::fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+/// A busy database (see [`crate::db::is_busy`]) is 503 `busy` with `Retry-After: 1`, which
+/// clients retry; any other database error is a 500.
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
+        if crate::db::is_busy(&err) {
+            tracing::warn!(error = %err, "database busy");
+            return AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is busy; try again in a moment",
+            )
+            .with_retry_after(1);
+        }
         AppError::internal(err)
     }
 }
