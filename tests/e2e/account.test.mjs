@@ -99,6 +99,8 @@ test('signing out takes the tracking history off the device; the server gives it
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
   assert.deepEqual(await trackingKeys(page), [], 'nothing left for the next person on this device');
+  assert.equal(await page.evaluate(() => localStorage.getItem('lifeline.booking-draft')), null,
+    'no booking draft either, not even an empty one');
 
   await signIn(page, s.backend.url);
   await page.getByRole('link', { name: 'Tracking' }).click();

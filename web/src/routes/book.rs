@@ -42,7 +42,10 @@ pub fn provide_booking() {
     Effect::new(move |_| {
         let d = draft.get();
         if let Some(storage) = local_storage() {
-            let _ = storage.set_item(DRAFT_KEY, &d.to_json());
+            let _ = match d.to_stored() {
+                Some(json) => storage.set_item(DRAFT_KEY, &json),
+                None => storage.remove_item(DRAFT_KEY),
+            };
         }
     });
     if let Some(entry_id) = pending {

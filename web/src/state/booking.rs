@@ -130,9 +130,13 @@ impl BookingDraft {
         serde_json::from_str(json).ok()
     }
 
-    /// The draft as JSON, for `localStorage`.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The draft as JSON, for `localStorage`; `None` for an empty draft (nothing chosen or
+    /// typed, nothing submitted), which leaves nothing on the device.
+    pub fn to_stored(&self) -> Option<String> {
+        if *self == Self::default() {
+            return None;
+        }
+        serde_json::to_string(self).ok()
     }
 
     /// The first step that is still open.
@@ -465,6 +469,19 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_draft_is_not_stored_and_anything_chosen_or_typed_is() {
+        assert_eq!(BookingDraft::default().to_stored(), None);
+        let mut typed = BookingDraft::default();
+        typed.set_reason("rash");
+        let mut chosen = BookingDraft::default();
+        chosen.choose_hospital(choice(1, "General"));
+        for d in [typed, chosen] {
+            let json = d.to_stored().expect("kept on the device");
+            assert_eq!(BookingDraft::from_json(&json), Some(d));
+        }
+    }
+
+    #[test]
     fn a_submission_follows_its_outbox_entry_across_reloads() {
         let mut d = complete();
         let req = d.submit().unwrap();
@@ -479,7 +496,7 @@ mod tests {
         );
 
         // Closed mid-send: reopened, it waits for the same entry.
-        let mut reloaded = BookingDraft::from_json(&d.to_json()).unwrap();
+        let mut reloaded = BookingDraft::from_json(&d.to_stored().unwrap()).unwrap();
         reloaded.resume();
         assert_eq!(
             reloaded.submission(),
@@ -513,7 +530,7 @@ mod tests {
     fn a_submission_closed_before_it_was_stored_is_confirmed_again() {
         let mut d = complete();
         d.submit().unwrap();
-        let mut reloaded = BookingDraft::from_json(&d.to_json()).unwrap();
+        let mut reloaded = BookingDraft::from_json(&d.to_stored().unwrap()).unwrap();
         reloaded.resume();
         assert_eq!(reloaded.submission(), None);
         assert_eq!(reloaded.step(), Step::Confirm);
