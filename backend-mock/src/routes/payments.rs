@@ -149,7 +149,10 @@ async fn initialize_payment(
         &user.email,
     )
     .await?;
-    let inserted = sqlx::query(
+    // No concurrent initialize can have added a payment since `existing` was read: this
+    // transaction has held the write lock from its start (the unique key on the appointment
+    // stays the last word).
+    sqlx::query(
         "INSERT INTO payments (reference, user_id, appointment_id, amount_minor, currency, status, \
          created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
     )
@@ -160,32 +163,7 @@ async fn initialize_payment(
     .bind(&currency)
     .bind(crate::db::ts(crate::db::now()))
     .execute(&mut *conn)
-    .await;
-    match inserted {
-        Ok(_) => {}
-        // The appointment has a payment after all (the unique key decides, though this
-        // transaction's write lock already keeps a concurrent initialize out): drop this
-        // provider transaction (never shown to anyone) and answer with that payment.
-        Err(err) if crate::db::is_unique_violation(&err) => {
-            sqlx::query("DELETE FROM provider_transactions WHERE reference = ?")
-                .bind(&reference)
-                .execute(&mut *conn)
-                .await?;
-            let (reference, access_code): (String, String) = sqlx::query_as(
-                "SELECT p.reference, t.access_code FROM payments p \
-                 JOIN provider_transactions t ON t.reference = p.reference \
-                 WHERE p.appointment_id = ?",
-            )
-            .bind(appointment_id.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
-            return Ok((
-                StatusCode::OK,
-                checkout(state, reference, access_code, fee, currency, appointment_id),
-            ));
-        }
-        Err(err) => return Err(err.into()),
-    }
+    .await?;
     tracing::info!(reference, %appointment_id, amount = fee, "payment initialized");
     Ok((
         StatusCode::CREATED,
