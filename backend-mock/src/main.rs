@@ -108,18 +108,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every.tick().await;
-            match backend_mock::idempotency::purge_expired(&purge_state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(purged = n, "expired idempotency keys removed"),
-                Err(err) => tracing::warn!(error = %err, "idempotency key purge failed"),
-            }
-            let sessions =
+            let keys = backend_mock::idempotency::purge_expired(&purge_state).await;
+            log_purge("idempotency keys", keys);
+            let tokens =
                 backend_mock::routes::auth::purge_expired_refresh_tokens(&purge_state).await;
-            match sessions {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(purged = n, "expired refresh tokens removed"),
-                Err(err) => tracing::warn!(error = %err, "refresh token purge failed"),
-            }
+            log_purge("refresh tokens", tokens);
         }
     });
     axum::serve(
@@ -131,6 +124,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Logs what an hourly purge of expired rows did.
+fn log_purge(what: &str, result: backend_mock::AppResult<u64>) {
+    match result {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(purged = n, what, "expired rows removed"),
+        Err(err) => tracing::warn!(error = %err, what, "purge of expired rows failed"),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM; the server then finishes in-flight requests and exits.

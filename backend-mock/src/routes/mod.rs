@@ -129,7 +129,6 @@ fn dev_cors() -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// Paths that belong to the server, never to the web app's client-side routes.
 /// `Cache-Control` for a file of the web app. The build names the app module, its JS and its
 /// CSS after their content (`name-<16 hex digits>.ext`), so a browser may keep them for a year
 /// without asking again; everything else (the HTML shell, the service worker and its glue,
@@ -149,6 +148,7 @@ fn cache_policy(path: &str) -> &'static str {
     }
 }
 
+/// Paths that belong to the server, never to the web app's client-side routes.
 fn is_api_path(path: &str) -> bool {
     [
         "/api",
