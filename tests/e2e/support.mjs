@@ -174,12 +174,10 @@ export async function signIn(page, base, who = DEMO) {
   await page.getByRole('heading', { level: 1, name: /^Hello/ }).waitFor();
 }
 
-/** Waits until a service worker controls the page. */
+/** Waits until a service worker controls the page. The predicate is synchronous on purpose:
+ * waitForFunction takes a returned promise as truthy, so an async one would not wait at all. */
 export async function waitForServiceWorker(page) {
-  await page.waitForFunction(async () => {
-    const reg = await navigator.serviceWorker.getRegistration();
-    return Boolean(reg && reg.active && navigator.serviceWorker.controller);
-  }, null, { timeout: 30_000 });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
 }
 
 /** Books the first free slot of the first hospital, department and doctor within the next
